@@ -1,0 +1,186 @@
+"""The ``convowidget`` command: serve the embedded agent, ask a question, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .client import ConvoClient
+from .errors import ConvoError
+from .protocol import REGIONS, InvalidEvent, encode_event
+from .reply import ReplyBuilder
+
+_EPILOG = """examples:
+  convowidget demo                      JupyterLab on the quickstart notebook, local demo agent
+  convowidget serve --port 8765         the embedded server, for your own notebooks and scripts
+  convowidget ask "How do I install it?"            ask the local demo agent
+  convowidget ask --agent-id ID --region na "Hi"    ask a real Convocore agent
+    (owner id and token come from CONVOCORE_OWNER_ID and CONVOCORE_TOKEN)
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convowidget",
+        description="Chat with a Convocore AI agent from Jupyter notebooks and the terminal.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve", help="run the embedded Convocore-compatible server with its demo agent"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    serve.add_argument("--chunk-delay", type=float, default=0.02, help="seconds between streamed chunks (default 0.02)")
+
+    ask = commands.add_parser(
+        "ask",
+        help="send one prompt and stream the reply to the terminal",
+        description="Send one prompt and stream the reply. With no agent configured (no --agent-id, "
+        "--url or CONVOCORE_* variables) the local demo agent answers.",
+    )
+    ask.add_argument("prompt", help="what to say to the agent")
+    ask.add_argument("--agent-id", help="Convocore agent id (or CONVOCORE_AGENT_ID)")
+    ask.add_argument("--region", choices=sorted(REGIONS), help="eu or na (or CONVOCORE_REGION; default eu)")
+    ask.add_argument("--url", help="WebSocket address, e.g. ws://127.0.0.1:8765/interact (or CONVOCORE_URL)")
+    ask.add_argument("--convo-id", help="continue this conversation")
+    ask.add_argument("--idle-timeout", type=float, default=60.0, help="seconds of silence before giving up")
+    ask.add_argument("--json", action="store_true", help="print every event as a JSON line instead of text")
+
+    demo = commands.add_parser("demo", help="start JupyterLab on the quickstart notebook with the local demo agent")
+    demo.add_argument("--no-browser", action="store_true", help="do not open a browser; print the URL")
+    demo.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
+    demo.add_argument("--dir", type=Path, default=None, help="folder for the demo notebook (default: a temp folder)")
+    return parser
+
+
+def _configured(args: argparse.Namespace) -> bool:
+    return bool(args.agent_id or args.url or os.environ.get("CONVOCORE_AGENT_ID") or os.environ.get("CONVOCORE_URL"))
+
+
+async def _stream(client: ConvoClient, args: argparse.Namespace) -> int:
+    builder = ReplyBuilder(args.prompt)
+    try:
+        async for event in client.stream(args.prompt, args.convo_id):
+            builder.feed(event)
+            if args.json:
+                line = {"type": "invalid", "reason": event.reason} if isinstance(event, InvalidEvent) else None
+                print(json.dumps(line) if line else encode_event(event), flush=True)
+            elif event.type == "chunk" and not getattr(event, "ui_engine", False):
+                print(getattr(event, "text", ""), end="", flush=True)
+    except ConvoError as exc:
+        print(f"\nconvowidget: the reply failed: {exc}", file=sys.stderr)
+        return 1
+    reply = builder.finish()
+    if not args.json:
+        if reply.ui_turn is not None:
+            print(reply.text, end="")
+        print()
+        if reply.sources:
+            print("\nSources: " + ", ".join(reply.sources))
+        if reply.handoff:
+            print("\n(The agent asked for a human to take over.)")
+        for warning in reply.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    if _configured(args):
+        options: dict[str, Any] = {"agent_id": args.agent_id, "region": args.region, "url": args.url}
+        client = ConvoClient(idle_timeout=args.idle_timeout, **options)
+        return asyncio.run(_stream(client, args))
+    from .server import serve
+
+    print("(no agent configured: the local demo agent answers)", file=sys.stderr)
+    with serve() as server:
+        client = ConvoClient(url=server.url, agent_id="demo", idle_timeout=args.idle_timeout)
+        return asyncio.run(_stream(client, args))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    server = serve(host=args.host, port=args.port, chunk_delay=args.chunk_delay)
+
+    async def run() -> None:
+        async with server:
+            print(f"convowidget embedded server (demo agent) on {server.url}", flush=True)
+            print("Press Ctrl+C to stop.", flush=True)
+            await asyncio.Future()
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        print("stopped")
+    return 0
+
+
+def _quickstart() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "notebooks" / "quickstart.ipynb", here / "_notebooks" / "quickstart.ipynb"):
+        if candidate.exists():
+            return candidate
+    raise ConvoError("the quickstart notebook is missing from this installation")
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    folder = args.dir or Path(tempfile.mkdtemp(prefix="convowidget-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    notebook = folder / "quickstart.ipynb"
+    if not notebook.exists():
+        shutil.copyfile(_quickstart(), notebook)
+    with serve() as server:
+        env = {**os.environ, "CONVOWIDGET_DEMO_URL": server.url}
+        port = _free_port(args.port)
+        command = [
+            sys.executable, "-m", "jupyterlab", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.root_dir={folder}", "--LabApp.default_url=/lab/tree/quickstart.ipynb",
+        ]  # fmt: skip
+        if args.no_browser:
+            command.append("--no-browser")
+        print(f"convowidget demo: demo agent on {server.url}; notebook in {folder}", flush=True)
+        print("JupyterLab prints its address below (with its token). Press Ctrl+C to stop.", flush=True)
+        try:
+            return subprocess.call(command, env=env)
+        except KeyboardInterrupt:
+            return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return {"serve": _serve, "ask": _ask, "demo": _demo}[args.command](args)
+    except ConvoError as exc:
+        print(f"convowidget: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
