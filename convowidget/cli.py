@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .client import ConvoClient
-from .errors import ConvoError
+from .errors import ConvoError, StreamError
 from .protocol import REGIONS, InvalidEvent, encode_event
 from .reply import ReplyBuilder
 
@@ -37,9 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    serve = commands.add_parser(
-        "serve", help="run the embedded Convocore-compatible server with its demo agent"
-    )
+    serve = commands.add_parser("serve", help="run the embedded Convocore-compatible server with its demo agent")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     serve.add_argument("--chunk-delay", type=float, default=0.02, help="seconds between streamed chunks (default 0.02)")
@@ -79,7 +77,7 @@ async def _stream(client: ConvoClient, args: argparse.Namespace) -> int:
                 print(json.dumps(line) if line else encode_event(event), flush=True)
             elif event.type == "chunk" and not getattr(event, "ui_engine", False):
                 print(getattr(event, "text", ""), end="", flush=True)
-    except ConvoError as exc:
+    except StreamError as exc:
         print(f"\nconvowidget: the reply failed: {exc}", file=sys.stderr)
         return 1
     reply = builder.finish()

@@ -237,8 +237,9 @@ class ConvoClient:
 
     async def _watchdog(self, clock: list[float]) -> None:
         loop = asyncio.get_running_loop()
+        # The deadline can move earlier once connected, so never sleep past one idle period.
         while (delay := clock[0] + self.idle_timeout - loop.time()) > 0:
-            await asyncio.sleep(delay)
+            await asyncio.sleep(min(delay, self.idle_timeout))
 
     async def _exchange(
         self,

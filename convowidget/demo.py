@@ -75,6 +75,7 @@ class Section:
     source: str
     title: str
     body: str
+    topic: str
     words: frozenset[str]
 
 
@@ -89,21 +90,24 @@ def knowledge_base() -> tuple[Section, ...]:
     for entry in sorted(resources.files("convowidget.kb").iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".md"):
             continue
-        for part in entry.read_text(encoding="utf-8").split("\n## ")[1:]:
+        heading, *parts = entry.read_text(encoding="utf-8").split("\n## ")
+        topic = heading.lstrip("# ").strip()
+        for part in parts:
             title, _, body = part.partition("\n")
             slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
             sections.append(
-                Section(f"kb/{entry.name}#{slug}", title.strip(), body.strip(), frozenset(_words(title + " " + body)))
+                Section(f"kb/{entry.name}#{slug}", title.strip(), body.strip(), topic, frozenset(_words(body)))
             )
     return tuple(sections)
 
 
 def search(prompt: str, limit: int = 2) -> list[Section]:
-    """The sections sharing the most words with the prompt (title words count double)."""
+    """The sections sharing the most words with the prompt (heading words count triple)."""
     wanted = set(_words(prompt))
     scored = []
     for section in knowledge_base():
-        score = len(wanted & section.words) + len(wanted & set(_words(section.title)))
+        heading = set(_words(f"{section.title} {section.topic}"))
+        score = len(wanted & section.words) + 2 * len(wanted & heading)
         if score:
             scored.append((score, section))
     scored.sort(key=lambda pair: -pair[0])

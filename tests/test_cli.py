@@ -1,0 +1,71 @@
+"""The command line, run as a user would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from convowidget import Faults, serve
+
+CLI = [sys.executable, "-m", "convowidget.cli"]
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("CONVOCORE_")}
+
+
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=ENV)
+
+
+def test_help_lists_commands_and_examples():
+    result = run("--help")
+    assert result.returncode == 0
+    for word in ("serve", "ask", "demo", "examples:", "CONVOCORE_OWNER_ID"):
+        assert word in result.stdout
+
+
+def test_ask_streams_text_from_the_demo_agent_when_nothing_is_configured():
+    result = run("ask", "How do I install convowidget?")
+    assert result.returncode == 0, result.stderr
+    assert "pip install convowidget" in result.stdout
+    assert "Sources: kb/getting-started.md" in result.stdout
+    assert "local demo agent" in result.stderr
+
+
+def test_ask_json_prints_one_event_per_line():
+    result = run("ask", "--json", "I need a human")
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    types = [e["type"] for e in events]
+    assert types[0] == "debug" and "chunk" in types and "action" in types
+    assert types[-2:] == ["metadata", "sync_chat_history"]
+
+
+def test_ask_against_a_failing_server_exits_1_with_the_reason():
+    with serve(lambda request: "x " * 20, chunk_delay=0, faults=Faults(close_after=2, close_code=1011)) as server:
+        result = run("ask", "--url", server.url, "--agent-id", "a", "hi")
+    assert result.returncode == 1
+    assert result.stdout.startswith("x x ")
+    assert "code 1011" in result.stderr
+
+
+def test_bad_arguments_exit_2_with_a_clear_message():
+    result = run("ask", "--url", "ws://example.com/interact", "--agent-id", "a", "hi")
+    assert result.returncode == 2 and "use wss://" in result.stderr and "Traceback" not in result.stderr
+    result = run("ask", "--agent-id", "a", "--url", "ws://127.0.0.1:1/interact", "   ")
+    assert result.returncode == 2 and "prompt" in result.stderr
+
+
+def test_serve_prints_its_url_and_answers():
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV
+    )
+    try:
+        line = process.stdout.readline()
+        assert "ws://127.0.0.1:" in line
+        url = line.split(" on ")[1].strip()
+        assert not url.endswith(":0/interact")
+        result = run("ask", "--url", url, "--agent-id", "demo", "start")
+        assert result.returncode == 0 and "demo agent" in result.stdout
+    finally:
+        process.terminate()
+        process.wait(10)
