@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+import comm
 import pytest
+from comm.base_comm import BaseComm
 
 from convowidget import ConvoClient, serve
+
+
+class RecordingComm(BaseComm):
+    """A comm that keeps every message instead of sending it to a browser."""
+
+    def __init__(self, **kwargs):
+        self.sent: list[dict] = []
+        super().__init__(**kwargs)
+
+    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        self.sent.append({"msg_type": msg_type, "data": data or {}, "buffers": buffers or []})
+
+
+@pytest.fixture
+def recording_comm(monkeypatch):
+    """Widgets made in the test record what they would send, with no agent configured."""
+    monkeypatch.setattr(comm, "create_comm", lambda **kwargs: RecordingComm(**kwargs))
+    for name in ("CONVOCORE_AGENT_ID", "CONVOCORE_URL", "CONVOCORE_OWNER_ID", "CONVOCORE_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
