@@ -136,6 +136,7 @@ class ConvoClient:
         idle_timeout: float = 60.0,
         max_size: int = 16 * 2**20,
         allow_insecure: bool = False,
+        compression: str | None = "deflate",
         extra: dict[str, Any] | None = None,
     ) -> None:
         self.agent_id: str | None = _env(agent_id, "CONVOCORE_AGENT_ID")
@@ -153,6 +154,7 @@ class ConvoClient:
         self.open_timeout = float(open_timeout)
         self.idle_timeout = float(idle_timeout)
         self.max_size = max_size
+        self.compression = compression
         self.extra = dict(extra or {})
         self._owner_id: str | None = _env(owner_id, "CONVOCORE_OWNER_ID")
         self._user_id: str | None = _env(user_id, "CONVOCORE_USER_ID")
@@ -193,6 +195,7 @@ class ConvoClient:
             additional_headers=self._headers(),
             open_timeout=self.open_timeout,
             max_size=self.max_size,
+            compression=self.compression,
             logger=_wire_logger,
             user_agent_header="convowidget",
         )

@@ -8,11 +8,13 @@ protocol module as the client. ``serve()`` gives a server that works both as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -135,7 +137,8 @@ class EmbeddedServer:
         self.max_size = max_size
         self.request_timeout = request_timeout
         self._model_name = "convowidget-demo" if agent is None else "custom"
-        self.conversations: dict[str, list[dict[str, Any]]] = {}
+        self.max_conversations = 1000
+        self.conversations: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
         self.connections = 0
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
@@ -175,9 +178,12 @@ class EmbeddedServer:
 
     async def stop_async(self) -> None:
         if self._server is not None:
-            self._server.close()
-            await self._server.wait_closed()
-            self._server = None
+            server, self._server = self._server, None
+            server.close()
+            try:
+                await asyncio.wait_for(server.wait_closed(), 5)
+            except asyncio.TimeoutError:
+                log.warning("some connections did not close within 5 s; stopping anyway")
 
     def start(self) -> EmbeddedServer:
         """Start serving on a background thread; returns once the port is open."""
@@ -211,11 +217,14 @@ class EmbeddedServer:
         """Stop serving and end the background thread."""
         if self._thread is None or self._loop is None:
             return
-        asyncio.run_coroutine_threadsafe(self.stop_async(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-        self._thread = self._loop = None
+        try:
+            asyncio.run_coroutine_threadsafe(self.stop_async(), self._loop).result(10)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            if not self._thread.is_alive():
+                self._loop.close()
+            self._thread = self._loop = None
 
     def __enter__(self) -> EmbeddedServer:
         return self.start()
@@ -259,14 +268,27 @@ class EmbeddedServer:
                 self.faults = replace(faults, times=remaining - 1)
         try:
             request = await self._read_request(ws)
-            if request is not None:
-                await self._answer(ws, request, faults)
         except ConnectionClosed:
-            pass  # the client left; nothing to tell it
+            return  # the client left before asking anything
+        if request is None:
+            return
+        # Race the answer against the client leaving: when it goes (Stop, a dropped
+        # network), the agent is cancelled rather than left running unheard.
+        answer = asyncio.ensure_future(self._answer(ws, request, faults))
+        closed = asyncio.ensure_future(ws.wait_closed())
+        await asyncio.wait({answer, closed}, return_when=asyncio.FIRST_COMPLETED)
+        closed.cancel()
+        if not answer.done():
+            answer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+            await answer
 
     async def _answer(self, ws: ServerConnection, request: dict[str, Any], faults: Faults | None) -> None:
         convo_id, prompt = request["convoId"], request["prompt"]
         history = self.conversations.setdefault(convo_id, [])
+        self.conversations.move_to_end(convo_id)
+        while len(self.conversations) > self.max_conversations:  # forget the oldest, not grow forever
+            self.conversations.popitem(last=False)
         greeting = prompt.strip().lower() == "start"
         if not greeting:
             history.append(_text_turn("human", prompt))

@@ -11,6 +11,7 @@ import asyncio
 import copy
 import json
 import logging
+import os
 import pathlib
 import threading
 import uuid
@@ -22,8 +23,9 @@ import anywidget
 import traitlets
 
 from . import _io
-from .client import ConvoClient
+from .client import ConvoClient, safe_url
 from .errors import ConfigurationError, ConvoError
+from .protocol import region_info
 from .reply import Reply, ReplyBuilder
 from .transcript import transcript_markdown
 from .turns import turn_blocks
@@ -33,6 +35,7 @@ __all__ = ["ChatWidget"]
 log = logging.getLogger("convowidget.widget")
 _STATIC = pathlib.Path(__file__).parent / "static"
 _AGENT_SETTINGS = ("agent_id", "url")
+_REAL_AGENT_SETTINGS = ("owner_id", "user_id", "token", "region")
 _demo_lock = threading.Lock()
 _demo_server: Any = None
 
@@ -40,8 +43,6 @@ _demo_server: Any = None
 def _demo_url() -> str:
     """The URL of this kernel's shared embedded demo server, started on first use."""
     global _demo_server
-    import os
-
     shared = os.environ.get("CONVOWIDGET_DEMO_URL")  # set by `convowidget demo`
     if shared:
         return shared
@@ -53,12 +54,31 @@ def _demo_url() -> str:
         return str(_demo_server.url)
 
 
-def _agent_configured(kwargs: dict[str, Any]) -> bool:
-    import os
+def _setting(kwargs: dict[str, Any], name: str) -> Any:
+    return kwargs.get(name) if kwargs.get(name) is not None else os.environ.get(f"CONVOCORE_{name.upper()}") or None
 
-    return any(kwargs.get(name) is not None for name in _AGENT_SETTINGS) or any(
-        os.environ.get(f"CONVOCORE_{name.upper()}") for name in _AGENT_SETTINGS
-    )
+
+def _agent_configured(kwargs: dict[str, Any]) -> bool:
+    """True when the caller points at an agent; False means the demo may answer.
+
+    Settings that only make sense for a real agent, given without one, are an error:
+    a real agent is never silently replaced by the demo.
+    """
+    if any(_setting(kwargs, name) for name in _AGENT_SETTINGS):
+        return True
+    stray = [name for name in _REAL_AGENT_SETTINGS if _setting(kwargs, name)]
+    if stray:
+        raise ConfigurationError(
+            f"{', '.join(stray)} given but no agent id: pass agent_id=... or set CONVOCORE_AGENT_ID "
+            "(with nothing configured, ChatWidget() talks to the local demo agent)"
+        )
+    return False
+
+
+def _label(client: ConvoClient) -> str:
+    if client.url == region_info(client.region).url:
+        return f"Convocore agent · {client.region}"
+    return f"Agent {client.agent_id} · {safe_url(client.url)}"
 
 
 class ChatWidget(anywidget.AnyWidget):
@@ -85,6 +105,7 @@ class ChatWidget(anywidget.AnyWidget):
         client: ConvoClient | None = None,
         *,
         convo_id: str | None = None,
+        agent_label: str | None = None,
         flush_interval: float = 0.05,
         **client_options: Any,
     ) -> None:
@@ -98,7 +119,7 @@ class ChatWidget(anywidget.AnyWidget):
             raise ConfigurationError("pass either client= or client keywords, not both")
         if not isinstance(flush_interval, (int, float)) or not 0 < flush_interval <= 5:
             raise ConfigurationError(f"flush_interval: expected seconds between 0 and 5, got {flush_interval!r}")
-        label = "Local demo agent (embedded server)" if is_demo else f"Convocore agent · {client.region}"
+        label = agent_label or ("Local demo agent (embedded server)" if is_demo else _label(client))
         super().__init__(agent_label=label, is_demo=is_demo)
         self.client = client
         self.convo_id = convo_id or client.new_convo_id()

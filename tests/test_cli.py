@@ -69,3 +69,25 @@ def test_serve_prints_its_url_and_answers():
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_wheel_carries_the_bundle_and_the_quickstart_notebook(tmp_path):
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(tmp_path), str(root)],
+        check=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("convowidget-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {
+        "convowidget/static/widget.js",
+        "convowidget/static/widget.css",
+        "convowidget/_notebooks/quickstart.ipynb",
+        "convowidget/kb/panel.md",
+        "convowidget/py.typed",
+    }
+    assert expected <= names

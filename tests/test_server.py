@@ -108,3 +108,37 @@ def test_ui_engine_turns_stream_as_replacing_snapshots():
     kinds = [m["item"]["type"] for m in reply.ui_turn["messages"]]
     assert kinds == ["text", "choice", "cardV2"]
     assert reply.text.startswith("Here is what I can show you.")
+
+
+def test_client_leaving_cancels_the_agent_and_stop_is_prompt():
+    import threading
+    import time
+
+    state = {"cancelled": threading.Event()}
+
+    async def slow(request):
+        yield "one "
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            state["cancelled"].set()
+            raise
+        yield "never"
+
+    server = serve(slow, chunk_delay=0).start()
+    pending = ConvoClient(url=server.url, agent_id="x").start("hi")
+    time.sleep(0.3)
+    pending.stop()
+    assert pending.result(5).text == "one "
+    assert state["cancelled"].wait(5), "the agent kept running after the client left"
+    started = time.perf_counter()
+    server.stop()
+    assert time.perf_counter() - started < 3
+
+
+def test_conversations_are_capped_oldest_first():
+    with serve(chunk_delay=0) as server:
+        server.max_conversations = 2
+        client = ConvoClient(url=server.url, agent_id="demo")
+        ids = [client.ask("start").convo_id for _ in range(3)]
+        assert list(server.conversations) == ids[1:]

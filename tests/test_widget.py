@@ -234,3 +234,19 @@ def test_bad_arguments_raise_before_anything_runs():
     with pytest.raises(ConfigurationError, match="flush_interval"):
         ChatWidget(flush_interval=0)
     assert chat.replies == []
+
+
+def test_label_says_where_the_agent_is():
+    with serve(lambda request: "hi", chunk_delay=0) as server:
+        chat = ChatWidget(url=server.url, agent_id="mine")
+        assert chat.agent_label == f"Agent mine · {server.url}" and chat.is_demo is False
+    assert ChatWidget(agent_id="a", region="na").agent_label == "Convocore agent · na"
+    assert ChatWidget(agent_id="a", agent_label="Support bot").agent_label == "Support bot"
+
+
+def test_real_agent_settings_without_an_agent_id_are_an_error_not_the_demo(monkeypatch):
+    with pytest.raises(ConfigurationError, match="owner_id given but no agent id"):
+        ChatWidget(owner_id="someone")
+    monkeypatch.setenv("CONVOCORE_TOKEN", "t")
+    with pytest.raises(ConfigurationError, match="token given but no agent id"):
+        ChatWidget()
