@@ -1,0 +1,251 @@
+"""convowidget inside a real IPython kernel (ipykernel driven by jupyter_client, no mocks).
+
+The test process runs the embedded server; the kernel is a separate process that talks to
+it over loopback, exactly as a notebook would. The kernel always runs this interpreter
+(``sys.executable``): the fixture writes a ``python3`` kernelspec into a temporary
+``JUPYTER_PATH``, so nothing depends on which kernelspecs, Jupyter config or IPython
+profile the machine has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import KernelManager, start_new_kernel
+
+from convowidget import serve
+
+REPO = Path(__file__).resolve().parents[1]
+STARTUP_TIMEOUT = 30.0
+
+
+# ---------------------------------------------------------------------- the kernel
+
+
+@pytest.fixture
+def kernel(tmp_path, monkeypatch):
+    """A fresh ipykernel running sys.executable; shut down whatever happens."""
+    spec_dir = tmp_path / "jupyter" / "kernels" / "python3"
+    spec_dir.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python 3 (convowidget tests)",
+        "language": "python",
+        "interrupt_mode": "signal",
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))  # searched before every other kernel dir
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))  # connection files stay in tmp
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "config"))  # no user config for the kernel
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))  # nor user profile or startup files
+    km, kc = start_new_kernel(startup_timeout=STARTUP_TIMEOUT, kernel_name="python3", cwd=str(REPO))
+    try:
+        assert km.kernel_spec.resource_dir == str(spec_dir)
+        yield km, kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)  # asks politely, kills after shutdown_wait_time
+
+
+@dataclass
+class Cell:
+    """What one execute request produced."""
+
+    source: str
+    status: str | None = None
+    execution_count: int | None = None
+    stdout: str = ""
+    stderr: str = ""
+    errors: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        return (
+            f"cell {self.source!r}: status={self.status} errors={self.errors}\n"
+            f"stdout={self.stdout!r}\nstderr={self.stderr!r}"
+        )
+
+
+def send(kc: BlockingKernelClient, sources: list[str]) -> dict[str, Cell]:
+    """Queue every cell at once, like Run All; the kernel runs them in order."""
+    return {kc.execute(source): Cell(source) for source in sources}
+
+
+def collect(kc: BlockingKernelClient, cells: dict[str, Cell], timeout: float) -> list[Cell]:
+    """Wait for every cell's execute_reply and for its output to end (status idle)."""
+    deadline = time.monotonic() + timeout
+
+    def next_msg(get, what: str) -> dict:
+        try:
+            return get(timeout=max(0.01, deadline - time.monotonic()))
+        except queue.Empty:
+            waiting = "\n".join(cell.describe() for cell in cells.values())
+            pytest.fail(f"no {what} from the kernel within {timeout:g} s; cells so far:\n{waiting}")
+
+    replies = set(cells)
+    while replies:
+        msg = next_msg(kc.get_shell_msg, "execute_reply")
+        msg_id = msg["parent_header"].get("msg_id")
+        if msg_id in replies:
+            cells[msg_id].status = msg["content"]["status"]
+            cells[msg_id].execution_count = msg["content"].get("execution_count")
+            replies.discard(msg_id)
+
+    busy = set(cells)
+    while busy:
+        msg = next_msg(kc.get_iopub_msg, "output")
+        cell = cells.get(msg["parent_header"].get("msg_id"))
+        if cell is None:
+            continue
+        kind, content = msg["msg_type"], msg["content"]
+        if kind == "stream":
+            if content["name"] == "stdout":
+                cell.stdout += content["text"]
+            else:
+                cell.stderr += content["text"]
+        elif kind == "error":
+            cell.errors.append(f"{content['ename']}: {content['evalue']}")
+        elif kind == "status" and content["execution_state"] == "idle":
+            busy.discard(msg["parent_header"]["msg_id"])
+    return list(cells.values())
+
+
+def run(kc: BlockingKernelClient, sources: list[str], timeout: float) -> list[Cell]:
+    cells = collect(kc, send(kc, sources), timeout)
+    for cell in cells:
+        assert cell.status == "ok" and not cell.errors, cell.describe()
+    return cells
+
+
+def last_json_line(cell: Cell) -> object:
+    lines = cell.stdout.strip().splitlines()
+    assert lines, cell.describe()
+    return json.loads(lines[-1])
+
+
+SUMMARY = """\
+import json
+print(json.dumps([
+    {"status": r.status, "text": r.text, "chunks": len(r.chunks), "error": r.error, "convo_id": r.convo_id}
+    for r in replies
+]))
+"""
+
+
+# ---------------------------------------------------------------------- Run All
+
+
+@pytest.mark.timeout(90)
+def test_run_all_queues_blocking_asks_and_a_top_level_await(kernel):
+    _km, kc = kernel
+    with serve(chunk_delay=0.005) as server:
+        sources = [
+            "from convowidget import ConvoClient\n"
+            f"client = ConvoClient(url={server.url!r}, agent_id='demo', idle_timeout=20)\n"
+            "replies = [client.ask('How do I install convowidget?')]",
+            "replies.append(client.ask('How does streaming work?'))",
+            "replies.append(client.ask('How do I stop a reply?', convo_id=replies[-1].convo_id))",
+            "replies.append(client.ask('start'))",
+            "replies.append(client.ask('Tell me about the Python API'))",
+            "replies.append(client.ask('Can I talk to a human?'))",
+            "reply = await client.ask_async('How does the embedded server work?')\nreplies.append(reply)",
+            SUMMARY,
+        ]
+        cells = run(kc, sources, timeout=60)
+
+    counts = [cell.execution_count for cell in cells]
+    assert counts == list(range(counts[0], counts[0] + len(sources))), counts  # ran in the queued order
+    summary = last_json_line(cells[-1])
+    assert len(summary) == 7
+    for reply in summary:
+        assert reply["status"] == "complete", reply
+        assert reply["error"] is None and reply["text"].strip() and reply["chunks"] > 0, reply
+    assert summary[2]["convo_id"] == summary[1]["convo_id"]  # the continued conversation
+    assert len({reply["convo_id"] for reply in summary}) == 6
+    assert "pip install convowidget" in summary[0]["text"]
+
+
+# ---------------------------------------------------------------------- interrupt
+
+
+PARTIAL = ["alpha ", "beta ", "gamma "]
+
+
+def stalling_agent(sent_partial: threading.Event, release: threading.Event):
+    """Sends PARTIAL then goes quiet until released; answers "again" at once."""
+
+    async def agent(request):
+        if request.prompt == "again":
+            yield "still "
+            yield "here"
+            return
+        for chunk in PARTIAL:
+            yield chunk
+        sent_partial.set()  # the generator resumes only after the last chunk was sent
+        deadline = time.monotonic() + 60
+        while not release.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    return agent
+
+
+@pytest.mark.timeout(90)
+def test_interrupting_the_kernel_stops_the_reply_and_keeps_the_partial_text(kernel):
+    km, kc = kernel
+    sent_partial, release = threading.Event(), threading.Event()
+    with serve(stalling_agent(sent_partial, release), chunk_delay=0.005) as server:
+        try:
+            run(
+                kc,
+                [
+                    "from convowidget import ConvoClient\n"
+                    f"client = ConvoClient(url={server.url!r}, agent_id='demo', idle_timeout=30)"
+                ],
+                timeout=20,
+            )
+            asking = send(kc, ["reply = client.ask('tell me a long story')\nprint('returned', reply.status)"])
+            assert sent_partial.wait(15), "the server never sent the partial reply"
+            time.sleep(1.0)  # let the three frames reach the kernel over loopback
+            interrupted = time.monotonic()
+            km.interrupt_kernel()
+            (cell,) = collect(kc, asking, timeout=15)
+            stop_took = time.monotonic() - interrupted
+
+            assert cell.status == "ok" and not cell.errors, cell.describe()
+            assert "KeyboardInterrupt" not in cell.stdout + cell.stderr, cell.describe()
+            assert "returned stopped" in cell.stdout, cell.describe()
+            assert stop_took < 5, stop_took  # stopped by the interrupt, not by idle_timeout=30
+
+            (check,) = run(
+                kc,
+                [
+                    "import json\n"
+                    "again = client.ask('again')\n"
+                    "print(json.dumps({'status': reply.status, 'text': reply.text, 'chunks': reply.chunks,\n"
+                    "    'error': reply.error, 'again': [again.status, again.text, again.error]}))"
+                ],
+                timeout=20,
+            )
+        finally:
+            release.set()  # the server's stop() waits for the agent, which would otherwise sleep on
+
+    result = last_json_line(check)
+    assert result["status"] == "stopped"
+    assert result["chunks"] == PARTIAL and result["text"] == "".join(PARTIAL)
+    assert "stopped" in result["error"]
+    assert result["again"] == ["complete", "still here", None]
+
+
+def test_the_kernel_runs_this_interpreter(kernel):
+    km, kc = kernel
+    assert isinstance(km, KernelManager)
+    (cell,) = run(kc, ["import sys, convowidget\nprint(sys.executable)"], timeout=20)
+    assert cell.stdout.strip() == sys.executable
