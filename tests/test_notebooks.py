@@ -1,0 +1,244 @@
+"""The notebooks in notebooks/: each runs top to bottom in a fresh kernel, and is committed clean.
+
+Every run works on a temporary copy, in a kernel of this virtual environment, with no
+CONVOCORE_* variable set (as in CI), so the notebooks talk to the local demo agent or to
+servers they start themselves. Nothing is ever written back into the repository.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbformat import NotebookNode
+
+from convowidget import AgentRequest, serve
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+EXPECTED = {"quickstart.ipynb", "capture_replies.ipynb", "custom_agent.ipynb", "real_agent.ipynb"}
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+CELL_TIMEOUT = 120
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+Runner = Callable[..., NotebookNode]
+
+
+# ---------------------------------------------------------------------------- running notebooks
+
+
+@pytest.fixture(scope="module")
+def venv_kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A ``python3`` kernelspec running this interpreter, ahead of any other on the machine."""
+    folder = tmp_path_factory.mktemp("jupyter")
+    spec = folder / "kernels" / "python3"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    (spec / "kernel.json").write_text(json.dumps({**KERNELSPEC, "argv": argv}), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_PATH", str(folder), prepend=os.pathsep)
+        yield
+
+
+def kernel_env(**settings: str) -> dict[str, str]:
+    """This process's environment without any agent settings, plus ``settings``."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("CONVOCORE_") and name != "CONVOWIDGET_DEMO_URL"
+    }
+    return {**env, **settings}
+
+
+def execute(path: Path, folder: Path, env: dict[str, str]) -> NotebookNode:
+    """Run a copy of the notebook in ``folder`` (its working directory); errors stay in the outputs."""
+    committed = path.read_bytes()
+    copy = folder / path.name
+    shutil.copyfile(path, copy)
+    nb = nbformat.read(copy, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=CELL_TIMEOUT,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(folder)}},
+    )
+    client.execute(env=env)
+    assert path.read_bytes() == committed, f"running {path.name} changed the committed file"
+    return nb
+
+
+@pytest.fixture(scope="module")
+def run(venv_kernel: None, tmp_path_factory: pytest.TempPathFactory) -> Runner:
+    """``run(name)``: the notebook executed with no agent configured, once per module."""
+    done: dict[str, NotebookNode] = {}
+
+    def run_once(name: str) -> NotebookNode:
+        if name not in done:
+            folder = tmp_path_factory.mktemp(Path(name).stem)
+            done[name] = execute(NOTEBOOKS_DIR / name, folder, kernel_env())
+        return done[name]
+
+    return run_once
+
+
+# ---------------------------------------------------------------------------- reading outputs
+
+
+def output_text(output: NotebookNode) -> str:
+    if output.output_type == "stream":
+        return str(output.text)
+    if output.output_type == "error":
+        return f"{output.ename}: {output.evalue}"
+    data = output.get("data", {})
+    return "\n".join(str(data[kind]) for kind in ("text/plain", "text/markdown") if kind in data)
+
+
+def cell(nb: NotebookNode, snippet: str) -> NotebookNode:
+    """The first code cell whose source contains ``snippet``."""
+    for candidate in nb.cells:
+        if candidate.cell_type == "code" and snippet in candidate.source:
+            return candidate
+    raise AssertionError(f"no code cell contains {snippet!r}")
+
+
+def shown(nb: NotebookNode, snippet: str) -> str:
+    """All the text the cell containing ``snippet`` shows."""
+    return "\n".join(output_text(output) for output in cell(nb, snippet).outputs)
+
+
+def panel_markdown(nb: NotebookNode, snippet: str) -> str:
+    """The saved transcript beside the chat panel the cell displays (what GitHub shows)."""
+    panels = [output for output in cell(nb, snippet).outputs if WIDGET_VIEW in output.get("data", {})]
+    assert panels, f"the cell with {snippet!r} displays no chat panel"
+    return str(panels[0].data["text/markdown"])
+
+
+def errors(nb: NotebookNode) -> list[str]:
+    return [
+        f"cell {index} ({code.source.splitlines()[0]!r}): {output.ename}: {output.evalue}"
+        for index, code in enumerate(nb.cells)
+        if code.cell_type == "code"
+        for output in code.outputs
+        if output.output_type == "error"
+    ]
+
+
+def panel_or_reply(nb: NotebookNode) -> list[str]:
+    """Every chat panel shown and every reply status printed."""
+    return [
+        output_text(output)
+        for code in nb.cells
+        if code.cell_type == "code"
+        for output in code.outputs
+        if WIDGET_VIEW in output.get("data", {}) or "status:" in output_text(output)
+    ]
+
+
+# ---------------------------------------------------------------------------- every notebook
+
+
+def test_the_notebooks_are_all_there():
+    assert {path.name for path in NOTEBOOKS} >= EXPECTED
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_committed_notebook_is_clean(path: Path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.get("kernelspec") == KERNELSPEC
+    assert "widgets" not in nb.metadata, "saved widget state: clear the outputs before committing"
+    dirty = [
+        index
+        for index, code in enumerate(nb.cells)
+        if code.cell_type == "code" and (code.outputs or code.execution_count is not None)
+    ]
+    assert not dirty, f"{path.name}: cells {dirty} have outputs or execution counts; clear them before committing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_notebook_runs_top_to_bottom(run: Runner, path: Path):
+    nb = run(path.name)
+    assert not errors(nb), "\n".join(errors(nb))
+    skipped = [i for i, code in enumerate(nb.cells) if code.cell_type == "code" and code.execution_count is None]
+    assert not skipped, f"cells {skipped} did not run"
+
+
+# ---------------------------------------------------------------------------- what they show
+
+
+def test_quickstart_talks_to_the_demo_agent(run: Runner):
+    nb = run("quickstart.ipynb")
+    assert "demo agent" in shown(nb, 'chat.ask("start")')
+    transcript = panel_markdown(nb, "chat = ChatWidget()")
+    assert "Local demo agent" in transcript  # the panel says who answers...
+    assert "convowidget demo agent" in transcript  # ...and a saved notebook keeps the conversation
+    assert "pip install convowidget" in transcript
+    last = shown(nb, "chat.last_reply")
+    assert "status:  complete" in last and "sources: ['kb/" in last and "inputTokens" in last
+    assert "How do I stop a reply?" in panel_markdown(nb, "%%convo")
+    assert "'complete'" in shown(nb, "answer.status")
+
+
+def test_capture_replies_evaluates_and_exports(run: Runner):
+    nb = run("capture_replies.ipynb")
+    statuses = ast.literal_eval(shown(nb, "answers = {"))  # {prompt: status}, in the order asked
+    assert len(statuses) == 4 and set(statuses.values()) == {"complete"}
+    evaluation = shown(nb, "cite sources")
+    assert "75% of the replies cite sources" in evaluation
+    assert "no sources: ['What is the weather on Mars?']" in evaluation
+    assert "(8, True)" in shown(nb, "ask_many(")
+    assert ast.literal_eval(shown(nb, "for reply in finished")) == list(statuses)  # on_reply saw each reply
+    assert "['conversation.json', 'conversation.md']" in shown(nb, "write_text")
+
+
+def test_custom_agents_stream_cite_hand_off_and_fail_gracefully(run: Runner):
+    nb = run("custom_agent.ipynb")
+    assert "You said **Hello again**" in shown(nb, 'echo_chat.ask("Hello again")')
+    assert "https://jupyter.org/" in shown(nb, "faq_chat.ask(")
+    assert shown(nb, "handoff_chat.ask(").strip() == "True"
+    broken = shown(nb, "broken = flaky_chat.ask(")
+    assert "status: failed" in broken
+    assert "kept:   'Jupyter notebooks mix '" in broken  # the partial text survives the drop
+    panel = panel_markdown(nb, "flaky_chat = ChatWidget(")
+    assert "Reply failed" in panel and "Jupyter notebooks mix" in panel
+    assert "'complete'" in shown(nb, "the fault struck once")
+    assert "You said **Bye**" in shown(nb, "server.stop()")
+
+
+def test_real_agent_without_settings_explains_and_does_not_connect(run: Runner):
+    nb = run("real_agent.ipynb")
+    assert "CONVOCORE_AGENT_ID   not set" in shown(nb, "NAMES = [")
+    assert "will not connect" in shown(nb, "if not configured")
+    assert not panel_or_reply(nb), "the notebook tried to talk to an agent with nothing configured"
+
+
+def test_real_agent_with_settings_connects_and_never_shows_secrets(venv_kernel: None, tmp_path: Path):
+    """Point the notebook at a local stand-in for Convocore: it must ask, and leak nothing."""
+    requests: list[dict] = []
+
+    def stand_in(request: AgentRequest) -> str:
+        requests.append(request.request)
+        return "Hello from the stand-in agent."
+
+    secrets = {"CONVOCORE_OWNER_ID": "owner-7f3a9c-do-not-print", "CONVOCORE_TOKEN": "tok-51b2e8-do-not-print"}
+    with serve(stand_in, chunk_delay=0) as server:
+        env = kernel_env(CONVOCORE_AGENT_ID="agent-42", CONVOCORE_REGION="na", CONVOCORE_URL=server.url, **secrets)
+        nb = execute(NOTEBOOKS_DIR / "real_agent.ipynb", tmp_path, env)
+    assert not errors(nb), "\n".join(errors(nb))
+    assert "CONVOCORE_TOKEN      set" in shown(nb, "NAMES = [")
+    assert "Hello from the stand-in agent." in panel_markdown(nb, "chat = ChatWidget(")
+    assert "status: complete" in shown(nb, "reply = chat.ask(")
+    assert [r["agentId"] for r in requests] == ["agent-42"]
+    assert requests[0]["agentData"]["ownerID"] == secrets["CONVOCORE_OWNER_ID"]  # it did use the settings
+    saved = nbformat.writes(nb)  # every output and the saved widget state
+    for name, value in secrets.items():
+        assert value not in saved, f"{name} appears in the executed notebook"
