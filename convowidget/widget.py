@@ -1,8 +1,8 @@
 """ChatWidget: the notebook chat panel, an anywidget model over ConvoClient.
 
 Data flows one way: frame -> event -> reply -> trait -> DOM. The client's IO thread
-makes every trait write. While a reply streams only new text is sent (``stream``),
-coalesced to ``flush_interval``; the finished message goes into ``transcript`` once.
+makes every trait write. While a reply streams only new text is sent (``stream``,
+see ``_streaming``); the finished message goes into ``transcript`` once.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ import anywidget
 import traitlets
 
 from . import _io
+from ._streaming import TraitStreamer
 from .client import ConvoClient, safe_url
 from .errors import ConfigurationError, ConvoError
 from .protocol import region_info
-from .reply import Reply, ReplyBuilder
+from .reply import Reply
 from .transcript import transcript_markdown
 from .turns import turn_blocks
 
@@ -335,42 +336,19 @@ class ChatWidget(anywidget.AnyWidget):
             return await self._exchange_now(request)
 
     async def _exchange_now(self, request: dict[str, Any]) -> Reply:
-        loop = asyncio.get_running_loop()
         user = {"id": self._next_id(), "role": "user", "text": request["prompt"]}
         assistant_id = self._next_id()
         self._stop_event = stop_event = asyncio.Event()
-        sent = {"chunks": 0, "chars": 0}
-        shown_snapshot: list[Any] = [None]
-        flush: list[asyncio.TimerHandle | None] = [None]
-
-        def push(builder: ReplyBuilder) -> None:
-            flush[0] = None
-            chunks = builder.reply.chunks
-            with self.hold_sync():
-                if self.status != "streaming":
-                    self.status = "streaming"
-                if len(chunks) > sent["chunks"]:
-                    text = "".join(chunks[sent["chunks"] :])
-                    self.stream = {"id": assistant_id, "offset": sent["chars"], "text": text}
-                    sent["chunks"], sent["chars"] = len(chunks), sent["chars"] + len(text)
-                if builder.reply.ui_turn is not None and builder.reply.ui_turn is not shown_snapshot[0]:
-                    shown_snapshot[0] = builder.reply.ui_turn
-                    self.stream = {"id": assistant_id, "blocks": turn_blocks(builder.reply.ui_turn)}
-
-        def on_event(event: Any, builder: ReplyBuilder) -> None:
-            if event.type == "chunk" and flush[0] is None:
-                flush[0] = loop.call_later(self.flush_interval, push, builder)
-
+        streamer = TraitStreamer(self, assistant_id, self.flush_interval)
         with self.hold_sync():
             self.pending = {"user": user, "assistant_id": assistant_id}
             self.stream = {}
             self.error = ""
             self.status = "connecting"
         try:
-            reply = await self.client._exchange(request, stop_event, on_event)
+            reply = await self.client._exchange(request, stop_event, streamer.on_event)
         finally:
-            if flush[0] is not None:
-                flush[0].cancel()
+            streamer.close()
             self._stop_event = None
         answer = {
             "id": assistant_id,

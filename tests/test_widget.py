@@ -250,3 +250,23 @@ def test_real_agent_settings_without_an_agent_id_are_an_error_not_the_demo(monke
     monkeypatch.setenv("CONVOCORE_TOKEN", "t")
     with pytest.raises(ConfigurationError, match="token given but no agent id"):
         ChatWidget()
+
+
+def test_a_slow_long_reply_sends_few_updates_once_past_the_eager_start():
+    """After the first updates, each one must carry enough text to pay for itself."""
+    from convowidget._streaming import EAGER_UPDATES, MAX_WAIT, MIN_CHARS
+
+    def trickle(request):
+        for _ in range(3_000):
+            yield "abcdefghi "
+
+    with serve(trickle, chunk_delay=0.001) as server:
+        chat = ChatWidget(client=ConvoClient(url=server.url, agent_id="x"), flush_interval=0.005)
+        chat.comm.sent.clear()
+        reply = chat.ask("go")
+    deltas = [u["stream"] for u in updates(chat) if u.get("stream", {}).get("text")]
+    allowed = EAGER_UPDATES + len(reply.text) / MIN_CHARS + reply.elapsed / MAX_WAIT + 2
+    assert len(deltas) <= allowed, (len(deltas), allowed)
+    assert "".join(d["text"] for d in deltas) == reply.text[: sum(len(d["text"]) for d in deltas)]
+    late = deltas[EAGER_UPDATES:-1]
+    assert late and min(len(d["text"]) for d in late) >= MIN_CHARS - 10
