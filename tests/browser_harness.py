@@ -1,0 +1,135 @@
+"""A real JupyterLab (or Notebook 7) server and Debian's Chromium, driven by Playwright.
+
+The recipe that works on these machines: Chromium from /usr/bin/chromium with the flags
+below, a server started on 127.0.0.1 with a token, notebooks with kernelspec metadata,
+and cells run through the Run menu once the kernel says Idle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_notebook(path: Path, cells: list[str]) -> None:
+    """A notebook of code cells (a cell starting with '#md' is markdown), with kernelspec."""
+
+    def cell(source: str) -> dict:
+        if source.startswith("#md"):
+            return {"cell_type": "markdown", "metadata": {}, "source": source[3:].strip()}
+        return {"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
+
+    notebook = {
+        "cells": [cell(source) for source in cells],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook, indent=1))
+
+
+class JupyterServer:
+    """``jupyter lab`` or ``jupyter notebook`` on a free loopback port, in its own folders."""
+
+    def __init__(self, root: Path, app: str = "lab") -> None:
+        self.root = root
+        self.app = app
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = root / f"jupyter-{app}.log"
+
+    def start(self, timeout: float = 90) -> JupyterServer:
+        home = self.root / "home"
+        notification = home / "settings" / "@jupyterlab" / "apputils-extension"
+        notification.mkdir(parents=True, exist_ok=True)
+        (notification / "notification.jupyterlab-settings").write_text(
+            '{"fetchNews": "false", "checkForUpdates": false}'
+        )
+        (self.root / "work").mkdir(exist_ok=True)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CONVOCORE_")}
+        env.update(
+            JUPYTER_CONFIG_DIR=str(home / "config"),
+            JUPYTERLAB_SETTINGS_DIR=str(home / "settings"),
+            JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+            JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+            PYTHONUNBUFFERED="1",
+        )
+        command = [
+            sys.executable, "-m", "jupyterlab" if self.app == "lab" else "notebook",
+            "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
+            f"--ServerApp.token={self.token}", "--ServerApp.port_retries=0", "--allow-root",
+            f"--ServerApp.root_dir={self.root / 'work'}", "--ServerApp.disable_check_xsrf=False",
+        ]  # fmt: skip
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout
+        url = f"http://127.0.0.1:{self.port}/api/status?token={self.token}"
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter {self.app} exited:\n{self.log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"jupyter {self.app} did not start in {timeout} s:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self.process = None
+
+    def notebook_url(self, name: str) -> str:
+        """The notebook alone on the page: in JupyterLab a fresh workspace of its own."""
+        if self.app == "lab":
+            workspace = Path(name).stem
+            return f"http://127.0.0.1:{self.port}/lab/workspaces/{workspace}/tree/{name}?reset&token={self.token}"
+        return f"http://127.0.0.1:{self.port}/notebooks/{name}?token={self.token}"
+
+
+@contextmanager
+def chromium() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
