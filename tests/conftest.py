@@ -8,6 +8,15 @@ from comm.base_comm import BaseComm
 
 from convowidget import ConvoClient, serve
 
+# Owner id, user id, token, e-mail and phone: none may ever show outside the request.
+SECRETS = {
+    "owner_id": "OWNER-5f2c9",
+    "user_id": "USER-81d0e",
+    "token": "TOKEN-a9b8c7",
+    "user_email": "ada.secret@example.org",
+    "user_phone": "+44-7700-900123",
+}
+
 
 class RecordingComm(BaseComm):
     """A comm that keeps every message instead of sending it to a browser."""

@@ -6,16 +6,9 @@ import logging
 import socket
 
 import pytest
+from conftest import SECRETS
 
 from convowidget import ConvoClient, Faults, serve
-
-SECRETS = {
-    "owner_id": "OWNER-5f2c9",
-    "user_id": "USER-81d0e",
-    "token": "TOKEN-a9b8c7",
-    "user_email": "ada.secret@example.org",
-    "user_phone": "+44-7700-900123",
-}
 
 
 def _assert_clean(*texts: str) -> None:

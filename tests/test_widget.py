@@ -10,17 +10,10 @@ import json
 import time
 
 import pytest
+from conftest import SECRETS
 
 from convowidget import ChatWidget, ConfigurationError, ConvoClient, Faults, serve
 from convowidget.reply import Reply
-
-SECRETS = {
-    "owner_id": "OWNER-5f2c9",
-    "user_id": "USER-81d0e",
-    "token": "TOKEN-a9b8c7",
-    "user_email": "ada.secret@example.org",
-    "user_phone": "+44-7700-900123",
-}
 
 
 @pytest.fixture(autouse=True)
