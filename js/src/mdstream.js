@@ -1,0 +1,188 @@
+// Incremental markdown renderer for one message body.
+//
+// The text is split (see split.js) into a committed part, rendered once in
+// pieces and appended, and an open tail re-rendered on each update. Work is
+// time-sliced: committing stops when the current slice budget is spent and
+// resumes on the next animation frame, so a 100k-character message never
+// blocks the main thread for long.
+import { renderMarkdown, fillCode } from './markdown.js';
+import { createScanner, scan, closesFence } from './split.js';
+import { raf, caf, now, h } from './dom.js';
+
+const PIECE = 3000; // max characters rendered in one go (when points allow)
+const PAGE = 8000; // committed blocks are grouped into pages of about this size
+const BUDGET = 8; // ms of rendering per slice, shared by all streams
+
+let sliceStart = 0;
+/** Start a new time slice (call at the beginning of each task/frame). */
+export function beginSlice() {
+  sliceStart = now();
+}
+const spent = () => now() - sliceStart > BUDGET;
+
+export class MdStream {
+  /** @param {HTMLElement} el container; @param {() => void} [onRender] */
+  constructor(el, onRender) {
+    this.el = el;
+    this.onRender = onRender;
+    this.frame = 0;
+    this.reset();
+  }
+
+  reset() {
+    if (this.frame) caf(this.frame);
+    this.frame = 0;
+    this.sc = createScanner();
+    this.text = '';
+    this.scanned = '';
+    this.done = 0; // length of the committed, rendered prefix
+    this.pi = 0; // next unused index into sc.points
+    this.tail = null; // tail source currently shown
+    this.tailNodes = [];
+    this.code = null; // fast-path <code> of an open top-level fence
+    this.table = null; // last committed element, when it is a <table>
+    this.page = null; // current page (div.cw-page) receiving committed blocks
+    this.pageLen = 0;
+    this.el.replaceChildren();
+  }
+
+  /** Show `text` (normally the previous text plus an appended suffix). */
+  set(text) {
+    text = String(text ?? '');
+    if (text === this.text) return;
+    if (!text.startsWith(this.scanned)) this.reset();
+    this.text = text;
+    scan(this.sc, text);
+    this.scanned = text.slice(0, this.sc.pos + 1); // + the char a peeked point used
+    this.pump();
+  }
+
+  /** True while committed pieces are still waiting to be rendered. */
+  get busy() {
+    return this.pi < this.sc.points.length;
+  }
+
+  pump() {
+    if (this.frame) caf(this.frame);
+    this.frame = 0;
+    const pts = this.sc.points;
+    const heads = this.sc.heads;
+    let did = false;
+    while (this.pi < pts.length) {
+      if (did && spent()) {
+        this.frame = raf(() => {
+          beginSlice();
+          this.pump();
+        });
+        break;
+      }
+      this.clearTail();
+      const head = heads.get(this.done);
+      let end = this.done;
+      if (head && this.table) {
+        // Body rows of the last table: rendered under its header, moved in.
+        do end = pts[this.pi++];
+        while (this.pi < pts.length && heads.get(end) === head && end - this.done < PIECE);
+        this.addRows(head, this.text.slice(this.done, end), this.page);
+        this.pageLen += end - this.done;
+      } else {
+        // Committed blocks go into pages of about PAGE characters; page breaks
+        // depend only on block sizes, so streamed and one-shot rendering give
+        // the same DOM.
+        if (!this.page || this.pageLen >= PAGE) {
+          const done = this.page;
+          // A finished page may be skipped by the browser when off-screen,
+          // but only after it has been rendered once (its size is then known
+          // and text queries such as innerText see it from the start).
+          if (done) raf(() => raf(() => done.classList.add('cw-cv')));
+          this.page = this.el.appendChild(h('div', { class: 'cw-page' }));
+          this.pageLen = 0;
+        }
+        // Each committed block is lexed on its own, several per render call.
+        const srcs = [];
+        do {
+          const next = pts[this.pi++];
+          srcs.push(this.text.slice(end, next));
+          this.pageLen += next - end;
+          end = next;
+        } while (this.pi < pts.length && !heads.has(end) && end - this.done < PIECE && this.pageLen < PAGE);
+        const frag = renderMarkdown(srcs);
+        const last = frag.lastElementChild;
+        this.table = last && last.tagName === 'TABLE' ? last : null;
+        this.page.append(frag);
+      }
+      this.done = end;
+      did = true;
+    }
+    if (!this.busy) this.renderTail();
+    if (did || !this.busy) this.onRender?.();
+  }
+
+  /**
+   * Render table body rows (with their table's header) and move the rows into
+   * the last committed table. Anything else the rows turned into is appended
+   * to `parent`. Returns the nodes added.
+   */
+  addRows(head, rows, parent) {
+    const frag = renderMarkdown(head + rows);
+    const t = frag.querySelector('table');
+    const trs = t ? [...t.querySelectorAll('tbody > tr')] : [];
+    if (t) t.remove();
+    let body = this.table.tBodies[0];
+    if (trs.length && !body) body = this.table.appendChild(h('tbody'));
+    if (body) body.append(...trs);
+    const rest = [...frag.childNodes].filter((n) => n.nodeType === 1 || n.textContent.trim());
+    parent.append(...rest);
+    return trs.concat(rest);
+  }
+
+  clearTail() {
+    for (const n of this.tailNodes) n.remove();
+    this.tailNodes = [];
+    this.tail = null;
+    this.code = null;
+  }
+
+  renderTail() {
+    const tail = this.text.slice(this.done);
+    if (tail === this.tail) return;
+    const f = this.sc.fence;
+    // Fast path: the tail is exactly one still-open top-level code fence.
+    // Render it as plain text instead of re-parsing it on every update.
+    if (
+      f && f.top && f.start === this.done &&
+      !closesFence(this.text.slice(this.sc.pos).trimStart(), f)
+    ) {
+      const body = tail.slice(tail.indexOf('\n') + 1);
+      if (!this.code) {
+        this.clearTail();
+        const lang = f.info.split(/\s/)[0].replace(/[^\w+#.-]/g, '');
+        this.code = h('code', { class: lang ? 'language-' + lang : null });
+        const pre = h('pre', null, this.code);
+        (this.page || this.el).append(pre);
+        this.tailNodes = [pre];
+      }
+      fillCode(this.code, body);
+      this.tail = tail;
+      return;
+    }
+    this.clearTail();
+    const head = this.sc.heads.get(this.done);
+    // The tail goes into the last page, next to the blocks it continues.
+    const parent = this.page || this.el;
+    if (head && this.table) {
+      this.tailNodes = this.addRows(head, tail, parent);
+      this.tail = tail;
+      return;
+    }
+    const frag = renderMarkdown(tail);
+    this.tailNodes = [...frag.childNodes];
+    parent.append(frag);
+    this.tail = tail;
+  }
+
+  destroy() {
+    if (this.frame) caf(this.frame);
+    this.frame = 0;
+  }
+}

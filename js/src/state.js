@@ -1,0 +1,118 @@
+// Model-level streaming state, shared by every view of the same model.
+//
+// Deltas arrive on the `stream` trait. They are accumulated here (not per
+// view) so two views of one widget show identical text and a view created
+// later starts from what has arrived so far.
+
+/** Number of Unicode code points in `s` (Python's len()). */
+export function cpLength(s) {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xdc00 && c <= 0xdfff && i > 0) {
+      const p = s.charCodeAt(i - 1);
+      if (p >= 0xd800 && p <= 0xdbff) n--;
+    }
+  }
+  return n;
+}
+
+/** `s` without its first `k` code points. */
+export function cpSlice(s, k) {
+  let i = 0;
+  while (k > 0 && i < s.length) {
+    const c = s.charCodeAt(i);
+    i += c >= 0xd800 && c <= 0xdbff && i + 1 < s.length ? 2 : 1;
+    k--;
+  }
+  return s.slice(i);
+}
+
+/**
+ * Apply one `stream` trait value to `buffers` (Map id -> buffer).
+ * Offsets count code points, as Python's str does.
+ * Returns the affected id, or null when the value is not a delta.
+ */
+export function applyDelta(buffers, delta) {
+  if (!delta || typeof delta !== 'object' || delta.id == null || delta.id === '') return null;
+  const id = delta.id;
+  let b = buffers.get(id);
+  if (!b) {
+    b = { id, text: '', end: 0, blocks: null, version: 0 };
+    buffers.set(id, b);
+  }
+  if (Array.isArray(delta.blocks)) b.blocks = delta.blocks;
+  if (typeof delta.text === 'string' && delta.text) {
+    // `end` is the source offset our buffer ends at (== its length unless a
+    // gap was skipped). off === end: append; off > end: gap, append anyway
+    // and continue from there; off < end: overlap, append only the new part.
+    const off = typeof delta.offset === 'number' && delta.offset >= 0 ? delta.offset : b.end;
+    const n = cpLength(delta.text);
+    if (off + n > b.end) {
+      b.text += off >= b.end ? delta.text : cpSlice(delta.text, b.end - off);
+      b.end = off + n;
+    }
+  }
+  b.version++;
+  return id;
+}
+
+// anywidget hands initialize() and every render() a fresh proxy object for the
+// same model, so the proxy is no key. The kernel gives each panel a stable id in
+// the `_panel_id` trait; states are kept by it until initialize()'s cleanup.
+const STATES = new Map();
+const keyOf = (model) => model.get('_panel_id') || model;
+
+/** The state already made for this model (by initialize or an earlier view), if any. */
+export function lookupState(model) {
+  return STATES.get(keyOf(model)) || null;
+}
+
+/** The shared state of `model`: found, or created and wired to the model. */
+export function modelState(model) {
+  return lookupState(model) || createState(model);
+}
+
+/** Make the shared state for `model` and wire it to the model's events. */
+export function createState(model) {
+  const buffers = new Map();
+  const subs = new Set();
+  let done = new Set();
+  const key = keyOf(model);
+  const emit = () => subs.forEach((f) => f());
+  const onStream = () => {
+    const d = model.get('stream');
+    if (d && done.has(d.id)) return; // late delta for a finished message
+    if (applyDelta(buffers, d) != null) emit();
+  };
+  const onTranscript = () => {
+    const t = model.get('transcript');
+    done = new Set(Array.isArray(t) ? t.map((m) => m && m.id) : []);
+    for (const id of done) buffers.delete(id);
+  };
+  const onPending = () => {
+    const p = model.get('pending');
+    const cur = p && p.assistant_id;
+    // A new prompt: buffers of earlier turns are no longer needed.
+    if (cur != null) for (const id of buffers.keys()) if (id !== cur) buffers.delete(id);
+  };
+  const s = {
+    buffers,
+    subs,
+    dispose() {
+      model.off('change:transcript', onTranscript);
+      model.off('change:pending', onPending);
+      model.off('change:stream', onStream);
+      subs.clear();
+      buffers.clear();
+      if (STATES.get(key) === s) STATES.delete(key);
+    },
+  };
+  STATES.set(key, s);
+  model.on('change:transcript', onTranscript);
+  model.on('change:pending', onPending);
+  model.on('change:stream', onStream);
+  onTranscript();
+  onStream();
+  return s;
+}
