@@ -82,6 +82,16 @@ def _label(client: ConvoClient) -> str:
     return f"Agent {client.agent_id} · {safe_url(client.url)}"
 
 
+class SavedTranscript(anywidget.AnyWidget):
+    """An invisible widget: its output carries the transcript as markdown.
+
+    JupyterLab shows this (empty) widget; GitHub and nbviewer, which cannot run
+    widgets, show the markdown beside it instead.
+    """
+
+    _esm = "export default { render({ el }) { el.hidden = true; } };"
+
+
 class ChatWidget(anywidget.AnyWidget):
     """A chat panel with a Convocore agent; every reply is also kept as a ``Reply``.
 
@@ -100,6 +110,9 @@ class ChatWidget(anywidget.AnyWidget):
     transcript = traitlets.List(traitlets.Dict()).tag(sync=True)
     pending = traitlets.Dict().tag(sync=True)
     stream = traitlets.Dict().tag(sync=True)
+    # Every view gets a fresh proxy of the model, so the front end keys its shared
+    # per-panel state (text streamed so far) by this id.
+    _panel_id = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -121,7 +134,7 @@ class ChatWidget(anywidget.AnyWidget):
         if not isinstance(flush_interval, (int, float)) or not 0 < flush_interval <= 5:
             raise ConfigurationError(f"flush_interval: expected seconds between 0 and 5, got {flush_interval!r}")
         label = agent_label or ("Local demo agent (embedded server)" if is_demo else _label(client))
-        super().__init__(agent_label=label, is_demo=is_demo)
+        super().__init__(agent_label=label, is_demo=is_demo, _panel_id=uuid.uuid4().hex)
         self.client = client
         self.convo_id = convo_id or client.new_convo_id()
         self.flush_interval = float(flush_interval)
@@ -131,6 +144,7 @@ class ChatWidget(anywidget.AnyWidget):
         self._turn_lock: asyncio.Lock | None = None
         self._stop_event: asyncio.Event | None = None
         self._display_id = f"convowidget-{uuid.uuid4().hex}"
+        self._copy_widget: SavedTranscript | None = None
         self.on_msg(self._on_front_end_message)
 
     # ------------------------------------------------------------------ public API
@@ -247,29 +261,41 @@ class ChatWidget(anywidget.AnyWidget):
         if bundle is None:
             return None
         data, metadata = bundle
-        return {**data, **self._saved_view()}, metadata
-
-    def _saved_view(self) -> dict[str, str]:
-        """What shows where the widget cannot: GitHub, nbviewer, a notebook without kernel."""
-        return {"text/plain": repr(self), "text/markdown": self.to_markdown()}
+        return {**data, "text/plain": repr(self), "text/markdown": self.to_markdown()}, metadata
 
     def _ipython_display_(self) -> None:
+        """Show the panel, and under it the transcript's copy for GitHub and nbviewer.
+
+        Refreshing an output re-creates its widget views (ipywidgets' renderer starts
+        over), which would cost the panel its scroll position, draft and focus. So the
+        markdown that a saved notebook shows lives in an output of its own, beside an
+        invisible widget, and only that output is refreshed as the chat goes on.
+        """
         from IPython.display import display
 
-        bundle = self._repr_mimebundle_()
-        if bundle is not None:
-            display(bundle[0], metadata=bundle[1], raw=True, display_id=self._display_id)
+        bundle = super()._repr_mimebundle_()
+        if bundle is None:
+            return
+        data, metadata = bundle
+        display({**data, "text/plain": repr(self)}, metadata=metadata, raw=True)
+        display(self._saved_copy(), raw=True, display_id=self._display_id)
+
+    def _saved_copy(self) -> dict[str, Any]:
+        if self._copy_widget is None:
+            self._copy_widget = SavedTranscript()
+        bundle = self._copy_widget._repr_mimebundle_()
+        view = bundle[0] if bundle is not None else {}
+        markdown = self.to_markdown()
+        return {**view, "text/markdown": markdown, "text/plain": markdown}
 
     def _refresh_saved_transcript(self) -> None:
-        """Update the markdown beside every displayed view, so a saved notebook holds it."""
+        """Update the transcript's copy under every displayed panel, for a saved notebook."""
+        if self._copy_widget is None:
+            return  # never displayed
         try:
-            from IPython import get_ipython
             from IPython.display import update_display
 
-            bundle = self._repr_mimebundle_()
-            if get_ipython() is None or bundle is None:
-                return
-            update_display(bundle[0], metadata=bundle[1], raw=True, display_id=self._display_id)
+            update_display(self._saved_copy(), raw=True, display_id=self._display_id)
         except Exception:  # the saved copy is a nicety; never let it break a reply
             log.debug("could not update the saved transcript", exc_info=True)
 

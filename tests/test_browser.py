@@ -112,8 +112,14 @@ def test_typed_prompt_streams_with_markdown_and_sources_and_lands_in_replies(pag
     streaming = page.locator("[role=article][data-status=streaming]")
     streaming.wait_for()
     partial = streaming.inner_text()
+    box = page.get_by_role("textbox", name="Message")
+    box.fill("a draft typed while the reply streams")
     done = page.locator("[role=article][data-status=complete]").first
     done.wait_for()
+    page.wait_for_timeout(500)  # the saved copy's refresh follows the reply
+    assert box.input_value() == "a draft typed while the reply streams", "the panel was re-created"
+    assert page.locator(".cw-root").count() == 1
+    box.fill("")
     final = done.inner_text()
     assert len(final) > len(partial), "the reply should have been seen growing"
     assert done.locator("h3", has_text="Streaming replies").count() == 1  # markdown rendered
