@@ -116,10 +116,16 @@ def shown(nb: NotebookNode, snippet: str) -> str:
 
 
 def panel_markdown(nb: NotebookNode, snippet: str) -> str:
-    """The saved transcript beside the chat panel the cell displays (what GitHub shows)."""
-    panels = [output for output in cell(nb, snippet).outputs if WIDGET_VIEW in output.get("data", {})]
-    assert panels, f"the cell with {snippet!r} displays no chat panel"
-    return str(panels[0].data["text/markdown"])
+    """The saved transcript under the chat panel the cell displays (what GitHub shows).
+
+    The panel's output is followed by the transcript's copy: markdown beside an
+    invisible widget, kept current with update_display as the chat goes on.
+    """
+    widgets = [output for output in cell(nb, snippet).outputs if WIDGET_VIEW in output.get("data", {})]
+    assert widgets, f"the cell with {snippet!r} displays no chat panel"
+    copies = [output.data["text/markdown"] for output in widgets if "text/markdown" in output.data]
+    assert copies, f"the chat panel of the cell with {snippet!r} has no saved transcript"
+    return str(copies[0])
 
 
 def errors(nb: NotebookNode) -> list[str]:
