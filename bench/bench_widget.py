@@ -7,7 +7,9 @@ Run: .venv/bin/python bench/bench_widget.py   (needs Debian's chromium, as `make
    two chunk rates. Budget: <= 2.5x the reply + 20 KB, <= 60 messages a second.
 2. In JupyterLab in Chromium: from the moment the kernel hands the last word to its comm
    to the moment it is in the panel's DOM, and the longest main-thread task
-   (PerformanceObserver 'longtask') while the reply streams. Targets: <= 100 ms, <= 50 ms.
+   (PerformanceObserver 'longtask') while the reply streams, observed from one second
+   after the panel appeared (loading the bundle is a one-off at notebook load). Targets:
+   <= 100 ms, <= 50 ms.
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ def browser_latency() -> None:
                 page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
                 page.get_by_text("Run All Cells", exact=True).click()
                 page.get_by_role("log").first.wait_for()
+                page.wait_for_timeout(1000)  # let the panel finish loading: streaming is what is measured
                 page.evaluate(OBSERVE)
                 for prompt in ("r1", "r2", "r3"):
                     box = page.get_by_role("textbox", name="Message")
