@@ -159,12 +159,36 @@ def _demo(args: argparse.Namespace) -> int:
         ]  # fmt: skip
         if args.no_browser:
             command.append("--no-browser")
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.append("--allow-root")  # containers and CI machines often run as root
         print(f"convowidget demo: demo agent on {server.url}; notebook in {folder}", flush=True)
         print("JupyterLab prints its address below (with its token). Press Ctrl+C to stop.", flush=True)
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            return subprocess.call(command, env=env)
+            _relay(process)
+            return process.wait()
         except KeyboardInterrupt:
+            process.terminate()
+            process.wait(20)
             return 0
+
+
+def _relay(process: subprocess.Popen[str]) -> None:
+    """Pass JupyterLab's output through, less one known, harmless start-up failure.
+
+    JupyterLab asks its bundled yarn for the npm registry at start-up; with Node.js 20
+    that prints a page of minified JavaScript, though nothing needs it to serve.
+    """
+    assert process.stdout is not None
+    skipping = False
+    for line in process.stdout:
+        if "Fail to get yarn configuration" in line:
+            skipping = True
+            print("(JupyterLab could not read its yarn configuration; harmless, details hidden)", flush=True)
+        elif skipping and line.startswith("["):
+            skipping = False
+        if not skipping:
+            print(line, end="", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -91,3 +91,52 @@ def test_wheel_carries_the_bundle_and_the_quickstart_notebook(tmp_path):
         "convowidget/py.typed",
     }
     assert expected <= names
+
+
+def test_demo_serves_the_quickstart_in_jupyterlab_and_the_demo_agent(tmp_path):
+    import re
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**ENV, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    folder = tmp_path / "demo"
+    process = subprocess.Popen(
+        [*CLI, "demo", "--no-browser", "--port", str(port), "--dir", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    try:
+        lines: list[str] = []
+        deadline = time.monotonic() + 90
+        lab_url = None
+        while lab_url is None and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            assert line, "convowidget demo exited early:\n" + "".join(lines)
+            lines.append(line)
+            found = re.search(rf"http://127\.0\.0\.1:{port}/lab/tree/quickstart\.ipynb\?token=\w+", line)
+            lab_url = found.group(0) if found else None
+        assert lab_url, "".join(lines)
+        agent_url = re.search(r"demo agent on (ws://\S+);", "".join(lines)).group(1)
+        assert (folder / "quickstart.ipynb").exists()
+        token = lab_url.rsplit("=", 1)[1]
+        api = f"http://127.0.0.1:{port}/api/contents/quickstart.ipynb?token={token}&content=0"
+        for _ in range(100):  # the address can be printed a moment before the port accepts
+            try:
+                with urllib.request.urlopen(api, timeout=10) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError(f"JupyterLab never answered at {api}")
+        result = run("ask", "--url", agent_url, "--agent-id", "demo", "start")
+        assert result.returncode == 0 and "demo agent" in result.stdout
+    finally:
+        process.terminate()
+        process.wait(20)
