@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from browser_harness import ARTIFACTS, JupyterServer, chromium, write_notebook
+from conftest import SECRETS
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
@@ -203,7 +204,7 @@ def test_error_shows_an_alert_and_retry_recovers(page, lab):
     assert statuses == ["failed", "complete"]
 
 
-XSS = '''from convowidget import ChatWidget, serve
+XSS = f"SECRETS = {SECRETS!r}\n" + '''from convowidget import ChatWidget, serve
 PAYLOAD = """Hello <img src=x onerror="window.__xss=1"> <script>window.__xss=2</script>
 <svg onload="window.__xss=3"><circle r="5"></circle></svg> <b onclick="window.__xss=6">bold</b>
 
@@ -215,11 +216,11 @@ def evil(request):
     yield PAYLOAD
     yield {"type": "metadata", "metadata": {"sources": ["https://example.com/src", "javascript:window.__xss=10"]}}
 server = serve(evil, chunk_delay=0).start()
-chat = ChatWidget(url=server.url, agent_id="evil")
+chat = ChatWidget(url=server.url, agent_id="evil", **SECRETS)
 chat'''
 
 
-def test_xss_vectors_neither_run_nor_stay_in_the_dom(page, lab):
+def test_xss_vectors_neither_run_nor_stay_in_the_dom_and_no_secret_reaches_the_page(page, lab):
     open_and_run(page, lab, "xss.ipynb", [XSS])
     send(page, "hi")
     reply = page.locator("[role=article][data-status=complete]")
@@ -238,6 +239,14 @@ def test_xss_vectors_neither_run_nor_stay_in_the_dom(page, lab):
     page.wait_for_timeout(300)
     assert page.evaluate("window.__xss") is None
     assert not page.js_errors
+    page.keyboard.press("Control+s")
+    page.wait_for_timeout(1500)
+    saved = (lab.root / "work" / "xss.ipynb").read_text()
+    assert "good link" in saved  # the saved copy of the chat is there to be checked
+    outputs = page.locator(".jp-OutputArea").evaluate_all("areas => areas.map(a => a.outerHTML).join('')")
+    assert "good link" in outputs
+    for secret in SECRETS.values():  # the outputs' DOM, and the saved notebook beyond the cell's own source
+        assert secret not in outputs and secret not in saved.replace(repr(SECRETS), "")
 
 
 TWO_VIEWS = "from convowidget import ChatWidget\nchat = ChatWidget()\ndisplay(chat)\ndisplay(chat)"
