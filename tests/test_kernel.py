@@ -249,3 +249,62 @@ def test_the_kernel_runs_this_interpreter(kernel):
     assert isinstance(km, KernelManager)
     (cell,) = run(kc, ["import sys, convowidget\nprint(sys.executable)"], timeout=20)
     assert cell.stdout.strip() == sys.executable
+
+
+# ---------------------------------------------------------------------- the widget in a kernel
+
+
+@pytest.mark.timeout(90)
+def test_widget_updates_reach_the_front_end_while_the_cell_is_still_busy(kernel):
+    """Run All over ChatWidget cells: streamed text goes out before each cell ends."""
+    _km, kc = kernel
+    with serve(chunk_delay=0.01) as server:
+        setup = (
+            f"from convowidget import ChatWidget\nchat = ChatWidget(url={server.url!r}, agent_id='demo')\ndisplay(chat)"
+        )
+        run(kc, [setup], timeout=30)
+        asking = send(kc, ["chat.ask('How does streaming work?')", "await chat.ask_async('How do I stop a reply?')"])
+        deadline = time.monotonic() + 60
+        busy, streamed_while_busy = set(asking), 0
+        while busy:
+            msg = kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
+            content = msg["content"]
+            if msg["msg_type"] == "comm_msg" and "stream" in content.get("data", {}).get("state", {}):
+                streamed_while_busy += 1
+            elif msg["msg_type"] == "status" and content["execution_state"] == "idle":
+                busy.discard(msg["parent_header"].get("msg_id"))
+            elif msg["msg_type"] == "error":
+                pytest.fail(f"{content['ename']}: {content['evalue']}")
+        (check,) = run(kc, ["import json\nprint(json.dumps([[r.status, r.prompt] for r in chat.replies]))"], 20)
+    assert streamed_while_busy >= 4, streamed_while_busy
+    assert last_json_line(check) == [
+        ["complete", "How does streaming work?"],
+        ["complete", "How do I stop a reply?"],
+    ]
+
+
+@pytest.mark.timeout(90)
+def test_interrupting_chat_ask_returns_a_stopped_reply(kernel):
+    km, kc = kernel
+    sent_partial, release = threading.Event(), threading.Event()
+    with serve(stalling_agent(sent_partial, release), chunk_delay=0.005) as server:
+        try:
+            setup = f"from convowidget import ChatWidget\nchat = ChatWidget(url={server.url!r}, agent_id='demo')"
+            run(kc, [setup], timeout=20)
+            asking = send(kc, ["reply = chat.ask('tell me a long story')\nprint('returned', reply.status)"])
+            assert sent_partial.wait(15), "the server never sent the partial reply"
+            time.sleep(1.0)
+            km.interrupt_kernel()
+            (cell,) = collect(kc, asking, timeout=15)
+            assert cell.status == "ok" and "returned stopped" in cell.stdout, cell.describe()
+            (check,) = run(
+                kc,
+                [
+                    "import json\nprint(json.dumps([chat.last_reply.text, chat.transcript[-1]['status'],"
+                    " chat.status, chat.ask('again').text]))"
+                ],
+                timeout=20,
+            )
+        finally:
+            release.set()
+    assert last_json_line(check) == ["".join(PARTIAL), "stopped", "idle", "still here"]
