@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from . import _io
 from .errors import ConfigurationError, ConvoError, InsecureURLError, StreamError
-from .protocol import ORIGINS, Event, build_interact, parse_frame, region_info
+from .protocol import Event, build_interact, parse_frame, region_info
 from .reply import Reply, ReplyBuilder, Status
 
 __all__ = ["ConvoClient", "PendingReply"]
@@ -140,13 +140,9 @@ class ConvoClient:
         extra: dict[str, Any] | None = None,
     ) -> None:
         self.agent_id: str | None = _env(agent_id, "CONVOCORE_AGENT_ID")
-        if not self.agent_id or not str(self.agent_id).strip():
-            raise ConfigurationError("agent_id: no agent id given; pass agent_id=... or set CONVOCORE_AGENT_ID")
         self.region: str = _env(region, "CONVOCORE_REGION") or "eu"
         endpoint = region_info(self.region)
         self.url: str = check_url(_env(url, "CONVOCORE_URL") or endpoint.url, allow_insecure=allow_insecure)
-        if origin not in ORIGINS:
-            raise ConfigurationError(f"origin: unknown origin {origin!r}; use one of {', '.join(ORIGINS)}")
         for name, value in (("open_timeout", open_timeout), ("idle_timeout", idle_timeout)):
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
                 raise ConfigurationError(f"{name}: expected a positive number of seconds, got {value!r}")
@@ -160,7 +156,8 @@ class ConvoClient:
         self._user_id: str | None = _env(user_id, "CONVOCORE_USER_ID")
         self._token: str | None = _env(token, "CONVOCORE_TOKEN")
         self._person = {"user_name": user_name, "user_email": user_email, "user_phone": user_phone}
-        # Fail now, not at the first prompt, on a bad field (the prompt here is a stand-in).
+        # Fail now, not at the first prompt, on a missing agent id or any bad field
+        # (the prompt and conversation id here are stand-ins).
         self._request("check", "check", {})
 
     def __repr__(self) -> str:
