@@ -204,7 +204,9 @@ def test_error_shows_an_alert_and_retry_recovers(page, lab):
     assert statuses == ["failed", "complete"]
 
 
-XSS = f"SECRETS = {SECRETS!r}\n" + '''from convowidget import ChatWidget, serve
+XSS = (
+    f"SECRETS = {SECRETS!r}\n"
+    + '''from convowidget import ChatWidget, serve
 PAYLOAD = """Hello <img src=x onerror="window.__xss=1"> <script>window.__xss=2</script>
 <svg onload="window.__xss=3"><circle r="5"></circle></svg> <b onclick="window.__xss=6">bold</b>
 
@@ -218,6 +220,7 @@ def evil(request):
 server = serve(evil, chunk_delay=0).start()
 chat = ChatWidget(url=server.url, agent_id="evil", **SECRETS)
 chat'''
+)
 
 
 def test_xss_vectors_neither_run_nor_stay_in_the_dom_and_no_secret_reaches_the_page(page, lab):
