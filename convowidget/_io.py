@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -53,3 +53,21 @@ def submit(coro: Coroutine[Any, Any, T]) -> Future[T]:
 def call_soon(callback: Any, *args: Any) -> None:
     """Run a plain callback on the IO thread."""
     io_loop().call_soon_threadsafe(callback, *args)
+
+
+def wait(future: Future[T], stop: Callable[[], None]) -> T:
+    """Block for a reply; a KeyboardInterrupt (the kernel's stop) stops it and still returns it."""
+    try:
+        return future.result()
+    except KeyboardInterrupt:
+        stop()
+        return future.result()
+
+
+async def wait_async(future: Future[T], stop: Callable[[], None]) -> T:
+    """Await a reply from any loop; cancelling the caller stops the reply too."""
+    try:
+        return await asyncio.wrap_future(future)
+    except asyncio.CancelledError:
+        stop()
+        raise

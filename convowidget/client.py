@@ -308,20 +308,12 @@ class ConvoClient:
         if _io.on_io_thread():
             raise ConvoError("ask() cannot block inside a reply callback; use ask_async() there")
         pending = self.start(prompt, convo_id, **extra)
-        try:
-            return pending.result()
-        except KeyboardInterrupt:
-            pending.stop()
-            return pending.result()
+        return _io.wait(pending.future, pending.stop)
 
     async def ask_async(self, prompt: str, convo_id: str | None = None, **extra: Any) -> Reply:
         """Like ``ask`` without blocking: ``reply = await client.ask_async(...)``."""
         pending = self.start(prompt, convo_id, **extra)
-        try:
-            return await asyncio.wrap_future(pending.future)
-        except asyncio.CancelledError:
-            pending.stop()
-            raise
+        return await _io.wait_async(pending.future, pending.stop)
 
     def ask_many(self, prompts: Iterable[str], *, concurrency: int = 4, progress: bool = True) -> list[Reply]:
         """Ask each prompt in its own new conversation, a few at a time, for evaluation.
@@ -356,13 +348,8 @@ class ConvoClient:
             gate = asyncio.Semaphore(concurrency)
             return list(await asyncio.gather(*(one(request, gate) for request in requests)))
 
-        future = _io.submit(run_all())
         try:
-            try:
-                return future.result()
-            except KeyboardInterrupt:
-                _io.call_soon(stop_event.set)
-                return future.result()
+            return _io.wait(_io.submit(run_all()), lambda: _io.call_soon(stop_event.set))
         finally:
             if bar is not None:
                 bar.close()

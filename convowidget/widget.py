@@ -178,22 +178,11 @@ class ChatWidget(anywidget.AnyWidget):
         """
         if _io.on_io_thread():
             raise ConvoError("ask() cannot block inside a reply callback; use ask_async() there")
-        future = self._start(prompt, extra)
-        try:
-            reply: Reply = future.result()
-        except KeyboardInterrupt:
-            self.stop()
-            reply = future.result()
-        return reply
+        return _io.wait(self._start(prompt, extra), self.stop)
 
     async def ask_async(self, prompt: str, **extra: Any) -> Reply:
         """Like ``ask`` without blocking the event loop."""
-        future = self._start(prompt, extra)
-        try:
-            return await asyncio.wrap_future(future)
-        except asyncio.CancelledError:
-            self.stop()
-            raise
+        return await _io.wait_async(self._start(prompt, extra), self.stop)
 
     def stop(self) -> None:
         """Stop the reply that is streaming, if any; its text so far is kept."""
