@@ -4,18 +4,30 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+DEMO_STAMP := $(VENV)/.demo-stamp
+DEV_STAMP  := $(VENV)/.dev-stamp
 
-.PHONY: demo test lint bundle-check browser-deps
+.PHONY: demo test lint bundle-check browser-deps fuzz
 
-$(STAMP): pyproject.toml
+# The venv sits under this repo's package.json ("type": "module"); its own package.json
+# keeps Node from reading JupyterLab's bundled CommonJS tools as ES modules.
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	echo '{"type": "commonjs"}' > $(VENV)/package.json
 
-## Run the main job: the embedded demo agent and JupyterLab on the quickstart notebook.
-demo: $(STAMP)
+## What the demo needs and nothing more: the package, JupyterLab, pandas.
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $@
+
+## Everything for the tests, lint and benchmarks.
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## Run the main job: the embedded demo agent and JupyterLab on the demo notebooks.
+demo: $(DEMO_STAMP)
 	$(BIN)/convowidget demo $(ARGS)
 
 ## Debian's Chromium for the browser tests (a test tool's own browser download fails here).
@@ -26,10 +38,10 @@ browser-deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 ## Run every test: unit, server, kernel, widget, notebooks, and the browser tests.
-test: $(STAMP) browser-deps
+test: $(DEV_STAMP) browser-deps
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check convowidget tests bench
 	$(BIN)/ruff format --check convowidget tests bench
 	$(BIN)/mypy
@@ -40,3 +52,7 @@ bundle-check:
 	npm run --silent build
 	npm test --silent
 	git diff --exit-code -- convowidget/static || { echo "convowidget/static differs from what js/ builds: run 'npm run build' and commit"; exit 1; }
+
+## The fuzz tests with 10,000 examples each instead of CI's 200 (the README quotes its figure).
+fuzz: $(DEV_STAMP)
+	CONVOWIDGET_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -q tests/test_fuzz.py tests/test_protocol.py -k fuzz

@@ -10,7 +10,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from .protocol import REGIONS, InvalidEvent, encode_event
 from .reply import ReplyBuilder
 
 _EPILOG = """examples:
-  convowidget demo                      JupyterLab on the quickstart notebook, local demo agent
+  convowidget demo                      JupyterLab on the demo notebooks, local demo agent
   convowidget serve --port 8765         the embedded server, for your own notebooks and scripts
   convowidget ask "How do I install it?"            ask the local demo agent
   convowidget ask --agent-id ID --region na "Hi"    ask a real Convocore agent
@@ -56,10 +55,15 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--idle-timeout", type=float, default=60.0, help="seconds of silence before giving up")
     ask.add_argument("--json", action="store_true", help="print every event as a JSON line instead of text")
 
-    demo = commands.add_parser("demo", help="start JupyterLab on the quickstart notebook with the local demo agent")
+    demo = commands.add_parser("demo", help="start JupyterLab on the demo notebooks with the local demo agent")
     demo.add_argument("--no-browser", action="store_true", help="do not open a browser; print the URL")
     demo.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
-    demo.add_argument("--dir", type=Path, default=None, help="folder for the demo notebook (default: a temp folder)")
+    demo.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="folder for the demo notebooks, kept between runs (default: ~/.local/share/convowidget/demo-notebooks)",
+    )
     return parser
 
 
@@ -125,12 +129,32 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _quickstart() -> Path:
+def _notebooks() -> list[Path]:
+    """The demo notebooks: the repository's own, or the copies inside an installed wheel."""
     here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "notebooks" / "quickstart.ipynb", here / "_notebooks" / "quickstart.ipynb"):
-        if candidate.exists():
-            return candidate
-    raise ConvoError("the quickstart notebook is missing from this installation")
+    for folder in (here.parent / "notebooks", here / "_notebooks"):
+        found = sorted(folder.glob("*.ipynb"))
+        if any(path.name == "quickstart.ipynb" for path in found):
+            return found
+    raise ConvoError("the demo notebooks are missing from this installation; reinstall convowidget")
+
+
+def _demo_folder() -> Path:
+    """Where ``convowidget demo`` keeps its notebooks between runs, so edits survive."""
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "convowidget" / "demo-notebooks"
+
+
+def _copy_notebooks(folder: Path) -> list[str]:
+    """Copy each demo notebook that is not in ``folder`` yet; never overwrite an edited one."""
+    folder.mkdir(parents=True, exist_ok=True)
+    added = []
+    for source in _notebooks():
+        target = folder / source.name
+        if not target.exists():
+            shutil.copyfile(source, target)
+            added.append(source.name)
+    return added
 
 
 def _free_port(preferred: int) -> int:
@@ -145,11 +169,8 @@ def _free_port(preferred: int) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from .server import serve
 
-    folder = args.dir or Path(tempfile.mkdtemp(prefix="convowidget-demo-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    notebook = folder / "quickstart.ipynb"
-    if not notebook.exists():
-        shutil.copyfile(_quickstart(), notebook)
+    folder = args.dir or _demo_folder()
+    added = _copy_notebooks(folder)
     with serve() as server:
         env = {**os.environ, "CONVOWIDGET_DEMO_URL": server.url}
         port = _free_port(args.port)
@@ -161,7 +182,9 @@ def _demo(args: argparse.Namespace) -> int:
             command.append("--no-browser")
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             command.append("--allow-root")  # containers and CI machines often run as root
-        print(f"convowidget demo: demo agent on {server.url}; notebook in {folder}", flush=True)
+        print(f"convowidget demo: demo agent on {server.url}; notebooks in {folder}", flush=True)
+        kept = "new copies of the demo notebooks" if added else "your copies, edits kept"
+        print(f"({kept}; delete the folder to start over with fresh ones)", flush=True)
         print("JupyterLab prints its address below (with its token). Press Ctrl+C to stop.", flush=True)
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:

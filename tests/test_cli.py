@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from convowidget import Faults, serve
 
@@ -71,9 +72,8 @@ def test_serve_prints_its_url_and_answers():
         process.wait(10)
 
 
-def test_wheel_carries_the_bundle_and_the_quickstart_notebook(tmp_path):
+def test_wheel_carries_the_bundle_and_every_demo_notebook(tmp_path):
     import zipfile
-    from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
     subprocess.run(
@@ -86,14 +86,28 @@ def test_wheel_carries_the_bundle_and_the_quickstart_notebook(tmp_path):
     expected = {
         "convowidget/static/widget.js",
         "convowidget/static/widget.css",
-        "convowidget/_notebooks/quickstart.ipynb",
+        *(f"convowidget/_notebooks/{path.name}" for path in (root / "notebooks").glob("*.ipynb")),
         "convowidget/kb/panel.md",
         "convowidget/py.typed",
     }
     assert expected <= names
 
 
-def test_demo_serves_the_quickstart_in_jupyterlab_and_the_demo_agent(tmp_path):
+def test_demo_folder_keeps_edits_and_adds_only_missing_notebooks(tmp_path, monkeypatch):
+    from convowidget import cli
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    folder = cli._demo_folder()
+    assert folder.is_relative_to(tmp_path)  # persistent, not a new temp folder per run
+    first = cli._copy_notebooks(folder)
+    assert "quickstart.ipynb" in first and len(first) == len(cli._notebooks()) >= 4
+    (folder / "quickstart.ipynb").write_text("my edits")
+    (folder / "custom_agent.ipynb").unlink()
+    assert cli._copy_notebooks(folder) == ["custom_agent.ipynb"]
+    assert (folder / "quickstart.ipynb").read_text() == "my edits"
+
+
+def test_demo_serves_the_notebooks_in_jupyterlab_and_the_demo_agent(tmp_path):
     import re
     import socket
     import time
@@ -123,7 +137,8 @@ def test_demo_serves_the_quickstart_in_jupyterlab_and_the_demo_agent(tmp_path):
             lab_url = found.group(0) if found else None
         assert lab_url, "".join(lines)
         agent_url = re.search(r"demo agent on (ws://\S+);", "".join(lines)).group(1)
-        assert (folder / "quickstart.ipynb").exists()
+        notebooks = sorted(path.name for path in (Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+        assert sorted(path.name for path in folder.glob("*.ipynb")) == notebooks  # all of them, not just one
         token = lab_url.rsplit("=", 1)[1]
         api = f"http://127.0.0.1:{port}/api/contents/quickstart.ipynb?token={token}&content=0"
         for _ in range(100):  # the address can be printed a moment before the port accepts
