@@ -58,12 +58,22 @@ def kernel_env(**settings: str) -> dict[str, str]:
     return {**env, **settings}
 
 
-def execute(path: Path, folder: Path, env: dict[str, str]) -> NotebookNode:
-    """Run a copy of the notebook in ``folder`` (its working directory); errors stay in the outputs."""
+# Appended to every run: after Run All, each panel the notebook made must still answer.
+STILL_USABLE = """from convowidget import ChatWidget as _ChatWidget
+_panels = [value for value in list(globals().values()) if isinstance(value, _ChatWidget)]
+print("USABLE", sorted({panel.ask("are you still there?").status for panel in _panels}))"""
+
+
+def execute(path: Path, folder: Path, env: dict[str, str], after: tuple[str, ...] = ()) -> NotebookNode:
+    """Run a copy of the notebook in ``folder`` (its working directory); errors stay in the outputs.
+
+    ``after`` holds code cells run once the notebook's own cells are done.
+    """
     committed = path.read_bytes()
     copy = folder / path.name
     shutil.copyfile(path, copy)
     nb = nbformat.read(copy, as_version=4)
+    nb.cells.extend(nbformat.v4.new_code_cell(source) for source in after)
     client = NotebookClient(
         nb,
         timeout=CELL_TIMEOUT,
@@ -84,7 +94,7 @@ def run(venv_kernel: None, tmp_path_factory: pytest.TempPathFactory) -> Runner:
     def run_once(name: str) -> NotebookNode:
         if name not in done:
             folder = tmp_path_factory.mktemp(Path(name).stem)
-            done[name] = execute(NOTEBOOKS_DIR / name, folder, kernel_env())
+            done[name] = execute(NOTEBOOKS_DIR / name, folder, kernel_env(), after=(STILL_USABLE,))
         return done[name]
 
     return run_once
@@ -178,12 +188,20 @@ def test_notebook_runs_top_to_bottom(run: Runner, path: Path):
     assert not skipped, f"cells {skipped} did not run"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_every_panel_is_still_usable_after_run_all(run: Runner, path: Path):
+    usable = shown(run(path.name), "are you still there?")
+    expected = "USABLE []" if path.name == "real_agent.ipynb" else "USABLE ['complete']"  # no agent: no panel
+    assert expected in usable, usable
+
+
 # ---------------------------------------------------------------------------- what they show
 
 
 def test_quickstart_talks_to_the_demo_agent(run: Runner):
     nb = run("quickstart.ipynb")
-    assert "demo agent" in shown(nb, 'chat.ask("start")')
+    greeting = [out for out in cell(nb, 'chat.ask("start")').outputs if "text/markdown" in out.get("data", {})]
+    assert greeting and "demo agent" in greeting[0].data["text/markdown"]  # rendered markdown, not raw text
     transcript = panel_markdown(nb, "chat = ChatWidget()")
     assert "Local demo agent" in transcript  # the panel says who answers...
     assert "convowidget demo agent" in transcript  # ...and a saved notebook keeps the conversation
@@ -217,7 +235,7 @@ def test_custom_agents_stream_cite_hand_off_and_fail_gracefully(run: Runner):
     panel = panel_markdown(nb, "flaky_chat = ChatWidget(")
     assert "Reply failed" in panel and "Jupyter notebooks mix" in panel
     assert "'complete'" in shown(nb, "the fault struck once")
-    assert "You said **Bye**" in shown(nb, "server.stop()")
+    assert "You said **Bye**" in shown(nb, "with serve(echo) as server:")
 
 
 def test_real_agent_without_settings_explains_and_does_not_connect(run: Runner):
