@@ -1,0 +1,90 @@
+"""The chat panel in marimo (``mo.ui.anywidget(ChatWidget())``), in Debian's Chromium.
+
+marimo is a different anywidget host from Jupyter: its own server, its own model
+proxy, no ipywidgets. A person types a prompt into the panel and reads the reply.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from browser_harness import ARTIFACTS, chromium, free_port
+
+pytestmark = pytest.mark.browser
+
+APP = """import marimo
+
+app = marimo.App()
+
+
+@app.cell
+def _():
+    import marimo as mo
+    from convowidget import ChatWidget
+
+    chat = mo.ui.anywidget(ChatWidget())
+    chat
+    return
+
+
+if __name__ == "__main__":
+    app.run()
+"""
+
+
+@pytest.fixture
+def marimo_app(tmp_path):
+    path = tmp_path / "chat_app.py"
+    path.write_text(APP)
+    port, token = free_port(), secrets.token_hex(8)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVOCORE_")}
+    env["HOME"] = str(tmp_path)  # marimo's own config and state stay in the test's folder
+    command = [sys.executable, "-m", "marimo", "run", str(path), "--headless", "--host", "127.0.0.1",
+               "--port", str(port), "--token-password", token]  # fmt: skip
+    log = open(tmp_path / "marimo.log", "wb")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
+    url = f"http://127.0.0.1:{port}/?access_token={token}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, (tmp_path / "marimo.log").read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "marimo did not start"
+                time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def test_typing_a_prompt_in_marimo_streams_the_reply(marimo_app):
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(marimo_app)
+        box = page.get_by_role("textbox", name="Message")
+        box.wait_for(timeout=60_000)
+        assert "local demo agent" in page.locator(".cw-root").inner_text().lower()
+        box.fill("How do I install convowidget?")
+        box.press("Enter")
+        page.get_by_role("article", name="user message").filter(has_text="How do I install").wait_for()
+        reply = page.locator("[role=article][data-status=complete]").filter(has_text="pip install convowidget")
+        reply.wait_for(timeout=30_000)
+        assert "Sources" in reply.inner_text()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.locator(".cw-root").screenshot(path=str(ARTIFACTS / "panel-marimo.png"))
+        assert not errors
