@@ -2,12 +2,17 @@
 
 ``build_interact`` makes and checks the one JSON object a client sends; ``parse_frame``
 turns each frame the server sends into a typed event. Both are shared by the client and
-the embedded server, so the two cannot drift apart.
+the embedded server, so the two cannot drift apart. ``loads`` is the one JSON reader for
+anything that came off the wire: it bounds nesting and refuses NaN, so hostile input is
+a readable ``ValueError``, never a ``RecursionError``.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
@@ -23,9 +28,12 @@ REGIONS: dict[str, Region] = {
     "eu": Region("wss://eu-gcp-api.vg-stuff.com/interact", "voiceglow-eu"),
     "na": Region("wss://na-gcp-api.vg-stuff.com/interact", "(default)"),
 }
+# The origins the web docs list. Not a closed set: the service takes any non-empty
+# string (the reference client also sends "whatsapp" and "sms"), and so do we.
 ORIGINS = ("web-chat", "discord", "messenger", "instagram", "gb-chat")
 
-# Optional fields the reference client sends, with the JSON type each must have.
+# Optional fields the reference client sends, with the JSON type each must have
+# (``object``: any JSON value; ``replyTo`` is a message reference object there).
 OPTIONAL_FIELDS: dict[str, type | tuple[type, ...]] = {
     "sessionId": str,
     "disableUiEngine": bool,
@@ -33,11 +41,148 @@ OPTIONAL_FIELDS: dict[str, type | tuple[type, ...]] = {
     "turnsHistory": list,
     "messageType": str,
     "actionMetadata": dict,
-    "replyTo": str,
+    "replyTo": object,
     "isTest": bool,
     "agentProfileId": str,
 }
-_CORE_FIELDS = ("agentId", "convoId", "bucket", "prompt", "agentData", "lightConvoData")
+_CORE_FIELDS = ("agentId", "convoId", "bucket", "prompt", "agentData")
+# lightConvoData keys that build_interact's own arguments set.
+_LIGHT_ARGUMENTS = {"origin": "origin", "userName": "user_name", "userEmail": "user_email", "userPhone": "user_phone"}
+
+# ---------------------------------------------------------------------------- JSON and text
+
+MAX_DEPTH = 64
+"""How deeply JSON arrays and objects may nest in anything read off the wire."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# A JSON string (an unterminated one runs to the end, so a scan never backtracks) or a bracket.
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
+
+
+class _NotFinite(ValueError):
+    """NaN, Infinity, or a number too large for a float: JSON has no such values."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NotFinite(f"JSON holding {name}, which standard JSON does not allow")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise _NotFinite(f"JSON holding a number too large for a float ({text[:20]}{'…' if len(text) > 20 else ''})")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
+def _nested_deeper_than(text: str, limit: int) -> bool:
+    """True when JSON arrays and objects in ``text`` nest deeper than ``limit`` (strings skipped).
+
+    Linear time: one regular-expression pass that skips strings; callers first check
+    whether the text holds more than ``limit`` brackets at all (the common case: no).
+    """
+    depth = 0
+    for token in _JSON_TOKEN.finditer(text):
+        bracket = token.group()
+        if bracket == "[" or bracket == "{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif bracket == "]" or bracket == "}":
+            depth -= 1
+    return False
+
+
+def _decode(frame: str | bytes) -> str:
+    if isinstance(frame, str):
+        return frame
+    if isinstance(frame, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(frame).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"not JSON: the bytes are not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    raise ValueError(f"not JSON: expected text or bytes, got {type(frame).__name__}")
+
+
+def loads(frame: str | bytes) -> Any:
+    """``json.loads`` for untrusted input: raises ``ValueError`` with a readable reason.
+
+    Refused: text that is not JSON, bytes that are not UTF-8, arrays and objects nested
+    deeper than ``MAX_DEPTH``, NaN and Infinity (and numbers that overflow a float), and
+    integers longer than Python reads. Never raises ``RecursionError``. The reason reads
+    after "the frame is": ``not JSON (...)``, ``JSON nested deeper than 64 levels ...``.
+    """
+    text = frame if isinstance(frame, str) else _decode(frame)
+    if text.count("[") + text.count("{") > MAX_DEPTH and _nested_deeper_than(text, MAX_DEPTH):
+        raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels of arrays and objects")
+    try:
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    except _NotFinite as exc:
+        raise ValueError(str(exc)) from None
+    except ValueError as exc:
+        if "digits" not in str(exc):
+            raise ValueError(f"not JSON ({exc})") from None
+        limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()  # Python's limit on an int's digits
+        raise ValueError(f"JSON holding a number with more than {limit} digits") from None
+    except RecursionError:  # not reachable past the depth check; kept so it can never escape
+        raise ValueError("JSON nested too deeply to read") from None
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True when ``text`` holds a surrogate code point (half of a UTF-16 pair): not encodable as UTF-8."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+def may_hold_surrogates(text: str) -> bool:
+    """True when JSON ``text`` holds a surrogate, as a character or as a ``\\uD800``-``\\uDFFF`` escape.
+
+    Cheap: one substring test for ASCII text without escapes, the common case.
+    """
+    return ("\\u" in text and _SURROGATE_ESCAPE.search(text) is not None) or has_lone_surrogate(text)
+
+
+def fix_surrogates(text: str) -> str:
+    """Join each high+low surrogate pair into one character; each lone half becomes U+FFFD."""
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def scrub(value: Any) -> tuple[Any, int]:
+    """``value`` (parsed JSON) with every string, keys included, fixed by ``fix_surrogates``.
+
+    Returns the clean value and how many lone surrogates became U+FFFD. Containers are
+    rebuilt; the input is not changed. Meant for ``loads`` output, which nests at most
+    ``MAX_DEPTH`` deep; anything deeper is cut off (``None``) rather than recursed into.
+    """
+    replaced = [0]
+
+    def text(s: str) -> str:
+        if not has_lone_surrogate(s):
+            return s
+        fixed = fix_surrogates(s)
+        replaced[0] += fixed.count("\ufffd") - s.count("\ufffd")
+        return fixed
+
+    def walk(item: Any, depth: int) -> Any:
+        if isinstance(item, str):
+            return text(item)
+        if isinstance(item, (dict, list)) and depth >= MAX_DEPTH:
+            return None
+        if isinstance(item, dict):
+            return {(text(k) if isinstance(k, str) else k): walk(v, depth + 1) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v, depth + 1) for v in item]
+        return item
+
+    clean = walk(value, 0)
+    return clean, replaced[0]
+
+
+# ---------------------------------------------------------------------------- requests
 
 
 def region_info(region: str) -> Region:
@@ -48,12 +193,48 @@ def region_info(region: str) -> Region:
         raise ConfigurationError(f"region: unknown region {region!r}; use one of {', '.join(REGIONS)}") from None
 
 
+def _surrogate_error(name: str, text: str) -> ConfigurationError:
+    match = _SURROGATE.search(text)
+    where = match.start() if match else 0
+    return ConfigurationError(
+        f"{name}: contains an unpaired surrogate (half of a UTF-16 character pair) at character {where}, "
+        "which cannot be sent as UTF-8; remove it or pass the whole character"
+    )
+
+
 def _require_text(name: str, value: object, *, blank_ok: bool = False) -> str:
+    """``value`` as a string to send: a surrogate pair becomes its one character; a lone half is an error."""
     if not isinstance(value, str):
         raise ConfigurationError(f"{name}: expected a string, got {type(value).__name__}")
     if not blank_ok and not value.strip():
         raise ConfigurationError(f"{name}: must not be empty or blank")
+    if has_lone_surrogate(value):
+        try:
+            return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        except UnicodeDecodeError:
+            raise _surrogate_error(name, value) from None
     return value
+
+
+def _require_json(name: str, value: object, depth_limit: int) -> None:
+    """Raise ``ConfigurationError`` naming ``name`` unless ``value`` is JSON the server will read."""
+    try:
+        encoded = json.dumps(value, allow_nan=False, ensure_ascii=False)
+    except TypeError as exc:
+        raise ConfigurationError(f"{name}: not JSON-serialisable ({exc})") from None
+    except ValueError as exc:
+        reason = "refers to itself" if "ircular" in str(exc) else "holds NaN or Infinity, which JSON does not allow"
+        raise ConfigurationError(f"{name}: {reason}") from None
+    except RecursionError:
+        raise ConfigurationError(f"{name}: nested too deeply to send") from None
+    if has_lone_surrogate(encoded):
+        raise _surrogate_error(name, encoded)
+    if _nested_deeper_than(encoded, depth_limit):
+        raise ConfigurationError(f"{name}: nested deeper than {depth_limit} levels; the server would refuse it")
+
+
+def _field_name(key: object) -> str:
+    return fix_surrogates(key) if isinstance(key, str) else repr(key)
 
 
 def build_interact(
@@ -73,27 +254,24 @@ def build_interact(
     """Build and validate the interact object; raise ``ConfigurationError`` naming the field.
 
     ``extra`` holds optional protocol fields by their wire names (``sessionId``,
-    ``isTest``...); known ones are type-checked, unknown ones pass through untouched.
+    ``isTest``...); known ones are type-checked, unknown ones pass through untouched, and
+    every one must be JSON (no NaN, no lone surrogates). ``extra={"lightConvoData":
+    {...}}`` adds keys (``userImage``, ``capturedVariables``...) to ``lightConvoData``.
+    ``origin`` is any non-empty string; ``ORIGINS`` lists the documented ones.
     """
     if agent_id is None or (isinstance(agent_id, str) and not agent_id.strip()):
         raise ConfigurationError("agent_id: no agent id given; pass agent_id=... or set CONVOCORE_AGENT_ID")
-    _require_text("agent_id", agent_id)
-    _require_text("convo_id", convo_id)
-    _require_text("prompt", prompt)
-    bucket = region_info(region).bucket
-    if origin not in ORIGINS:
-        raise ConfigurationError(f"origin: unknown origin {origin!r}; use one of {', '.join(ORIGINS)}")
     request: dict[str, Any] = {
-        "agentId": agent_id,
-        "convoId": convo_id,
-        "bucket": bucket,
-        "prompt": prompt,
+        "agentId": _require_text("agent_id", agent_id),
+        "convoId": _require_text("convo_id", convo_id),
+        "bucket": region_info(region).bucket,
+        "prompt": _require_text("prompt", prompt),
     }
+    light: dict[str, Any] = {"origin": _require_text("origin", origin)}
     if owner_id is not None or user_id is not None:
-        owner = _require_text("owner_id", owner_id if owner_id is not None else user_id)
-        user = _require_text("user_id", user_id if user_id is not None else owner_id)
+        owner = _require_text("owner_id" if owner_id is not None else "user_id", owner_id or user_id)
+        user = _require_text("user_id" if user_id is not None else "owner_id", user_id or owner_id)
         request["agentData"] = {"ownerID": owner, "userID": user}
-    light: dict[str, str] = {"origin": origin}
     for name, key, value in (
         ("user_name", "userName", user_name),
         ("user_email", "userEmail", user_email),
@@ -102,25 +280,57 @@ def build_interact(
         if value is not None:
             light[key] = _require_text(name, value, blank_ok=True)
     request["lightConvoData"] = light
+    if extra is not None and not isinstance(extra, dict):
+        raise ConfigurationError(f"extra: expected a dict of wire field names, got {type(extra).__name__}")
     for key, value in (extra or {}).items():
+        if not isinstance(key, str) or has_lone_surrogate(key):
+            raise ConfigurationError(f"extra: field name {_field_name(key)!r} is not a plain string")
         if key in _CORE_FIELDS:
             raise ConfigurationError(f"{key}: set through its own argument, not as an extra field")
+        if key == "lightConvoData":
+            _merge_light(light, value)
+            continue
         expected = OPTIONAL_FIELDS.get(key)
-        if expected is not None and (
-            not isinstance(value, expected) or (expected is not bool and isinstance(value, bool))
-        ):
+        if expected is not None and not _is_type(value, expected):
             raise ConfigurationError(f"{key}: expected {_type_name(expected)}, got {type(value).__name__}")
+        _require_json(key, value, MAX_DEPTH - 1)
         request[key] = value
     return request
 
 
+def _merge_light(light: dict[str, Any], extra_light: object) -> None:
+    if not isinstance(extra_light, dict):
+        raise ConfigurationError(f"lightConvoData: expected an object, got {type(extra_light).__name__}")
+    for key, value in extra_light.items():
+        if not isinstance(key, str) or has_lone_surrogate(key):
+            raise ConfigurationError(f"lightConvoData: field name {_field_name(key)!r} is not a plain string")
+        if key in light:
+            argument = _LIGHT_ARGUMENTS.get(key, key)
+            raise ConfigurationError(
+                f"lightConvoData.{key}: already set by the {argument}= argument; set it there, not in extra"
+            )
+        _require_json(f"lightConvoData.{key}", value, MAX_DEPTH - 2)
+        light[key] = value
+
+
+def _is_type(value: object, expected: type | tuple[type, ...]) -> bool:
+    # JSON has no bool/int distinction to lean on: True is not a number here.
+    numeric = expected in (int, float) or (isinstance(expected, tuple) and (int in expected or float in expected))
+    return isinstance(value, expected) and not (numeric and isinstance(value, bool))
+
+
 def _type_name(expected: type | tuple[type, ...]) -> str:
-    names = {str: "a string", bool: "true or false", list: "a list", dict: "an object"}
+    names = {str: "a string", bool: "true or false", list: "a list", dict: "an object", object: "any JSON value"}
     return names.get(expected, str(expected)) if isinstance(expected, type) else str(expected)
 
 
 def validate_request(request: object) -> dict[str, Any]:
-    """Check an interact object received by a server; raise ``ConfigurationError`` if bad."""
+    """Check an interact object received by a server; raise ``ConfigurationError`` if bad.
+
+    As lenient as the service: any ``origin`` string, any ``replyTo``, extra
+    ``lightConvoData`` keys and unknown fields pass. ``agentId``, ``convoId`` and
+    ``prompt`` must be strings that UTF-8 can carry.
+    """
     if not isinstance(request, dict):
         raise ConfigurationError("the interact object must be a JSON object")
     for key in ("agentId", "convoId", "prompt"):
@@ -128,6 +338,8 @@ def validate_request(request: object) -> dict[str, Any]:
             raise ConfigurationError(f"{key}: missing")
         if not isinstance(request[key], str):
             raise ConfigurationError(f"{key}: expected a string, got {_json_type(request[key])}")
+        if has_lone_surrogate(request[key]):
+            raise _surrogate_error(key, request[key])
     if not request["agentId"].strip():
         raise ConfigurationError("agentId: must not be empty")
     if not request["prompt"].strip():
@@ -149,12 +361,19 @@ def _json_type(value: object) -> str:
 
 @dataclass(slots=True)
 class ChunkEvent:
-    """A piece of the reply; with ``ui_engine`` true, a JSON snapshot of the whole turn."""
+    """A piece of the reply; with ``ui_engine`` true, a JSON snapshot of the whole turn.
+
+    ``index`` is ``chunkIndex`` when it is a whole number; any other ``chunkIndex`` (a
+    string, a float...) is kept as sent in ``raw_index`` and costs no text. From
+    ``parse_frame``, ``text`` may hold half of a surrogate pair: ``ReplyBuilder.feed``
+    repairs it and returns the event as assembled.
+    """
 
     type: ClassVar[str] = "chunk"
     text: str
     index: int | None = None
     ui_engine: bool = False
+    raw_index: Any = None
 
 
 @dataclass(slots=True)
@@ -214,31 +433,62 @@ class InvalidEvent:
 Event = ChunkEvent | MetadataEvent | SyncChatHistoryEvent | ActionEvent | DebugEvent | UnknownEvent | InvalidEvent
 
 
-def _preview(frame: str | bytes) -> str:
-    text = frame if isinstance(frame, str) else frame.decode("utf-8", "replace")
-    return text if len(text) <= 200 else text[:200] + "…"
+def _preview(frame: object) -> str:
+    """The start of a frame as clean text, for warnings."""
+    if isinstance(frame, (bytes, bytearray, memoryview)):
+        text = bytes(frame[:800]).decode("utf-8", "replace")
+    elif isinstance(frame, str):
+        text = frame[:201]
+    else:
+        text = f"<{type(frame).__name__}>"
+    text = text if len(text) <= 200 else text[:200] + "…"
+    return fix_surrogates(text) if has_lone_surrogate(text) else text
+
+
+def _js_truthy(value: object) -> bool:
+    """Truthiness as the (JavaScript) service sees it: ``[]`` and ``{}`` are true, ``0`` and ``""`` false."""
+    if value is None or value is False:
+        return False
+    if isinstance(value, (int, float, str)):
+        return bool(value)
+    return True
 
 
 def parse_frame(frame: str | bytes) -> Event:
-    """Turn one WebSocket frame into an event. Never raises: bad frames become ``InvalidEvent``."""
+    """Turn one WebSocket frame into an event. Never raises: bad frames become ``InvalidEvent``.
+
+    Every string in the event is valid text (lone surrogates become U+FFFD), except a
+    chunk's ``text``, whose split surrogate pairs ``ReplyBuilder.feed`` rejoins.
+    """
     try:
-        data = json.loads(frame)
-    except (ValueError, UnicodeDecodeError):
-        return InvalidEvent("frame is not JSON", _preview(frame))
+        text = frame if isinstance(frame, str) else _decode(frame)
+        data = loads(text)
+    except ValueError as exc:
+        return InvalidEvent(f"frame is {exc}", _preview(frame))
+    except Exception as exc:  # a last guard: parsing must never take a reply down
+        return InvalidEvent(f"could not read the frame ({type(exc).__name__})", _preview(frame))
+    try:
+        if type(data) is dict and data.get("type") == "chunk":  # the hot path: kept inline and cheap
+            chunk, index, ui = data.get("chunk"), data.get("chunkIndex"), data.get("ui_engine")
+            if type(chunk) is not str:
+                return InvalidEvent(f"chunk event whose 'chunk' is {_json_type(chunk)}", _preview(frame))
+            ui_engine = ui is True or (ui is not None and ui is not False and _js_truthy(ui))
+            if index is None or type(index) is int:
+                return ChunkEvent(chunk, index, ui_engine)
+            return ChunkEvent(chunk, None, ui_engine, scrub(index)[0])
+        return _other_event(data, text, frame)
+    except Exception as exc:
+        return InvalidEvent(f"could not read the frame ({type(exc).__name__})", _preview(frame))
+
+
+def _other_event(data: Any, text: str, frame: str | bytes) -> Event:
     if not isinstance(data, dict):
         return InvalidEvent(f"frame is JSON but not an object ({_json_type(data)})", _preview(frame))
+    if may_hold_surrogates(text):
+        data = scrub(data)[0]
     kind = data.get("type")
     if not isinstance(kind, str):
         return InvalidEvent("event has no string 'type'", _preview(frame))
-    if kind == "chunk":
-        text, index, ui = data.get("chunk"), data.get("chunkIndex"), data.get("ui_engine")
-        if not isinstance(text, str):
-            return InvalidEvent(f"chunk event whose 'chunk' is {_json_type(text)}", _preview(frame))
-        if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
-            return InvalidEvent(f"chunk event whose 'chunkIndex' is {_json_type(index)}", _preview(frame))
-        if ui is not None and not isinstance(ui, bool):
-            return InvalidEvent(f"chunk event whose 'ui_engine' is {_json_type(ui)}", _preview(frame))
-        return ChunkEvent(text, index, bool(ui))
     if kind == "metadata":
         metadata = data.get("metadata")
         if not isinstance(metadata, dict):
@@ -260,11 +510,17 @@ def parse_frame(frame: str | bytes) -> Event:
 
 
 def encode_event(event: Event) -> str:
-    """The JSON frame for an event; the embedded server's side of ``parse_frame``."""
+    """The JSON frame for an event; the embedded server's side of ``parse_frame``.
+
+    Text stays unescaped unless it holds a lone surrogate: then the frame escapes it
+    (``\\ud83d``), as a JavaScript server would, so the frame is still valid UTF-8.
+    """
     if isinstance(event, ChunkEvent):
         data: dict[str, Any] = {"type": "chunk", "chunk": event.text}
         if event.index is not None:
             data["chunkIndex"] = event.index
+        elif event.raw_index is not None:
+            data["chunkIndex"] = event.raw_index
         if event.ui_engine:
             data["ui_engine"] = True
     elif isinstance(event, MetadataEvent):
@@ -277,4 +533,5 @@ def encode_event(event: Event) -> str:
         data = event.raw
     else:
         return event.raw
-    return json.dumps(data, ensure_ascii=False)
+    frame = json.dumps(data, ensure_ascii=False)
+    return json.dumps(data) if has_lone_surrogate(frame) else frame

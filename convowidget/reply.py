@@ -2,13 +2,17 @@
 
 Plain chunks are markdown concatenated in arrival order; ``ui_engine`` chunks are
 snapshots of the whole bot turn that replace each other. ``ReplyBuilder`` folds events
-into a ``Reply``; the client decides when the reply is over and how it ended.
+into a ``Reply``; the client decides when the reply is over and how it ended. Every
+string a Reply holds is valid text: a surrogate pair split across two chunks is
+rejoined, and a lone half becomes U+FFFD with a warning.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from .errors import StreamError
@@ -21,10 +25,20 @@ from .protocol import (
     MetadataEvent,
     SyncChatHistoryEvent,
     UnknownEvent,
+    fix_surrogates,
+    has_lone_surrogate,
+    may_hold_surrogates,
+    scrub,
 )
 from .turns import parse_snapshot, turn_text
 
 Status = Literal["complete", "stopped", "failed"]
+
+_find_surrogate = re.compile("[\ud800-\udfff]").search  # has_lone_surrogate, minus a call per chunk
+_LONE_SURROGATE_WARNING = (
+    "the text held unpaired UTF-16 surrogates (half characters, as a server that splits text by "
+    "UTF-16 code units sends); each was replaced by U+FFFD"
+)
 
 
 @dataclass
@@ -48,6 +62,8 @@ class Reply:
     prompt: str = ""
     ui_turn: Any = None
     unknown_events: list[dict[str, Any]] = field(default_factory=list)
+    source_details: list[Any] = field(default_factory=list)
+    """Every source as the server sent it: strings, and objects such as ``{url, title}``."""
 
     @property
     def ok(self) -> bool:
@@ -93,14 +109,83 @@ class Reply:
         return "\n\n".join(line for line in lines if line is not None)
 
 
-class ReplyBuilder:
-    """Folds events into a Reply. ``feed`` never raises; ``finish`` stamps the outcome."""
+def share_turns(previous: list[Any], new: list[Any]) -> list[Any]:
+    """``new`` with each turn equal to its counterpart in ``previous`` replaced by that object.
 
-    def __init__(self, prompt: str = "", convo_id: str = "") -> None:
+    Counterparts are at the same position, or shifted by a constant when the server
+    dropped turns from the front of the history. Shared turns are the previous objects
+    themselves, not copies, so many replies of one conversation hold each turn once.
+    """
+    if not previous or not new:
+        return list(new)
+    offset = 0
+    if not _same(previous[0], new[0]):
+        # The server may have dropped old turns: find where new[0] sits in previous.
+        offset = next((k for k in range(1, len(previous)) if _same(previous[k], new[0])), -1)
+        if offset < 0:
+            return list(new)
+    shared = list(new)
+    for position in range(min(len(new), len(previous) - offset)):
+        old = previous[position + offset]
+        if old is not new[position] and _same(old, new[position]):
+            shared[position] = old
+    return shared
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return a is b or bool(a == b)
+    except Exception:  # deeply nested or odd objects from a caller: not worth sharing
+        return False
+
+
+def _identity(value: Any) -> str:
+    """A key for spotting a source sent twice (JSON text; the repr for anything else)."""
+    try:
+        return json.dumps(value, sort_keys=True)
+    except Exception:
+        return f"{type(value).__name__}@{id(value)}"
+
+
+def _source_label(source: Any) -> str | None:
+    """What ``Reply.sources`` shows for a source: itself, or an object's url (else its title)."""
+    if isinstance(source, str):
+        return source
+    if isinstance(source, dict):
+        for key in ("url", "title"):
+            value = source.get(key)
+            if isinstance(value, str) and value.strip():
+                return value
+    return None
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # an integer past Python's digit limit, a repr that fails...
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ReplyBuilder:
+    """Folds events into a Reply. ``feed`` never raises; ``finish`` stamps the outcome.
+
+    ``previous_turns`` (the last reply's ``turns`` in this conversation) lets the
+    history this reply receives share the turns it already knows: N replies of one
+    conversation then hold the history once, not N times.
+    """
+
+    def __init__(self, prompt: str = "", convo_id: str = "", previous_turns: list[Any] | None = None) -> None:
         self.reply = Reply(prompt=prompt, convo_id=convo_id)
         self._started = time.perf_counter()
         self._next_index = 0
         self._snapshot_text: str | None = None
+        self._previous_turns = previous_turns if isinstance(previous_turns, list) else []
+        self._held = ""  # a high surrogate that ended the last chunk, waiting for its low half
+        self._lone_noted = False
+        self._odd_index_noted = False
+        self._source_keys: set[str] = set()
+        self._source_labels: set[str] = set()
 
     @property
     def text(self) -> str:
@@ -110,30 +195,46 @@ class ReplyBuilder:
             return plain
         return f"{plain}\n\n{self._snapshot_text}" if plain else self._snapshot_text
 
-    def feed(self, event: Event) -> None:
+    def feed(self, event: Event) -> Event:
+        """Fold one event in and return it as assembled; never raises.
+
+        For a chunk, the returned event's ``text`` is what was really added (split
+        surrogate pairs rejoined, lone halves replaced): pass that one on to consumers.
+        """
         reply = self.reply
-        if isinstance(event, ChunkEvent):
+        try:
+            if isinstance(event, ChunkEvent) and not event.ui_engine:  # the hot path: kept inline and cheap
+                if reply.time_to_first_chunk is None:
+                    reply.time_to_first_chunk = time.perf_counter() - self._started
+                index = event.index
+                if index is not None and index == self._next_index:
+                    self._next_index = index + 1
+                else:
+                    self._note_index(event)
+                text = event.text
+                if self._held or (not text.isascii() and _find_surrogate(text)):
+                    text = self._repair(self._held + text)
+                    reply.chunks.append(text)
+                    return replace(event, text=text)
+                reply.chunks.append(text)
+                return event
+            return self._feed_other(event)
+        except Exception as exc:  # a last guard: one odd event must not take the reply down
+            reply.warnings.append(f"ignored a {type(event).__name__} that could not be used ({type(exc).__name__})")
+            return event
+
+    def _feed_other(self, event: Event) -> Event:
+        reply = self.reply
+        if isinstance(event, ChunkEvent):  # a ui_engine snapshot: plain chunks never get here
             if reply.time_to_first_chunk is None:
                 reply.time_to_first_chunk = time.perf_counter() - self._started
-            if event.ui_engine:
-                self._feed_snapshot(event.text)
-                return
-            if event.index is not None:
-                if event.index != self._next_index:
-                    kind = "repeated" if event.index < self._next_index else "out of order or missing"
-                    reply.warnings.append(f"chunk index {event.index} {kind}: expected {self._next_index}")
-                self._next_index = event.index + 1
-            reply.chunks.append(event.text)
-        elif isinstance(event, MetadataEvent):
+            return self._feed_snapshot(event)
+        if isinstance(event, MetadataEvent):
             reply.metadata.update(event.metadata)
             sources = event.metadata.get("sources")
             if isinstance(sources, list):
                 for source in sources:
-                    if isinstance(source, str):
-                        if source not in reply.sources:
-                            reply.sources.append(source)
-                    else:
-                        reply.warnings.append(f"ignored a source that is not a string: {source!r}")
+                    self._add_source(source)
             elif sources is not None:
                 reply.warnings.append("metadata 'sources' is not a list; ignored")
         elif isinstance(event, ActionEvent):
@@ -141,26 +242,88 @@ class ReplyBuilder:
             if event.action_type == "request_handoff":
                 reply.handoff = True
         elif isinstance(event, SyncChatHistoryEvent):
-            reply.turns = event.turns
+            turns = event.turns
+            reply.turns = share_turns(self._previous_turns, turns) if self._previous_turns else turns
         elif isinstance(event, DebugEvent):
             reply.debug.append(event.raw)
         elif isinstance(event, UnknownEvent):
             reply.unknown_events.append(event.raw)
         elif isinstance(event, InvalidEvent):
             reply.warnings.append(f"ignored a frame: {event.reason}: {event.raw!r}")
+        return event
 
-    def _feed_snapshot(self, raw: str) -> None:
+    def _note_index(self, event: ChunkEvent) -> None:
+        """Warn about a gap, a repeat or an index that is not a whole number (once)."""
+        reply = self.reply
+        if event.index is not None:
+            if event.index != self._next_index:
+                kind = "repeated" if event.index < self._next_index else "out of order or missing"
+                reply.warnings.append(f"chunk index {_short(event.index)} {kind}: expected {_short(self._next_index)}")
+            self._next_index = event.index + 1
+        elif event.raw_index is not None and not self._odd_index_noted:
+            self._odd_index_noted = True
+            reply.warnings.append(
+                f"chunk index {_short(event.raw_index)} is not a whole number; its text is kept "
+                "(later odd indexes in this reply are not noted)"
+            )
+
+    def _repair(self, text: str) -> str:
+        """Valid text for a chunk: hold back a trailing high surrogate, fix the rest."""
+        self._held = ""
+        if text and "\ud800" <= text[-1] <= "\udbff":
+            self._held, text = text[-1], text[:-1]
+        if not has_lone_surrogate(text):
+            return text
+        fixed = fix_surrogates(text)
+        if fixed.count("\ufffd") > text.count("\ufffd"):
+            self._note_lone_surrogates()
+        return fixed
+
+    def _note_lone_surrogates(self) -> None:
+        if not self._lone_noted:
+            self._lone_noted = True
+            self.reply.warnings.append(_LONE_SURROGATE_WARNING)
+
+    def _add_source(self, source: Any) -> None:
+        key = _identity(source)
+        if key in self._source_keys:
+            return
+        self._source_keys.add(key)
+        self.reply.source_details.append(source)
+        label = _source_label(source)
+        if label is None:
+            self.reply.warnings.append(
+                f"a source with no url or title is kept in source_details only: {_short(source)}"
+            )
+        elif label not in self._source_labels:
+            self._source_labels.add(label)
+            self.reply.sources.append(label)
+
+    def _feed_snapshot(self, event: ChunkEvent) -> Event:
+        raw = event.text
+        if has_lone_surrogate(raw):
+            raw = fix_surrogates(raw)
+            self._note_lone_surrogates()
         parsed = parse_snapshot(raw)
         if parsed is None:
             self.reply.warnings.append("a ui_engine snapshot could not be parsed; showing it raw")
             self.reply.ui_turn = None
             self._snapshot_text = raw
         else:
+            if may_hold_surrogates(raw):
+                parsed, replaced = scrub(parsed)
+                if replaced:
+                    self._note_lone_surrogates()
             self.reply.ui_turn = parsed
             self._snapshot_text = turn_text(parsed)
+        return event if raw is event.text else replace(event, text=raw)
 
     def finish(self, status: Status = "complete", error: str | None = None) -> Reply:
         reply = self.reply
+        if self._held:  # a high surrogate whose low half never came
+            self._held = ""
+            reply.chunks.append("\ufffd")
+            self._note_lone_surrogates()
         reply.text = self.text
         reply.status = status
         reply.error = error

@@ -1,13 +1,23 @@
 """Reading Convocore turns: their text, and the blocks the panel draws for rich messages.
 
 A turn is ``{from, messages, ts?}``; a message's text is at ``item.payload.message``.
-Everything here is lenient: an unexpected shape gives less text, never an exception.
+Everything here is lenient: an unexpected shape gives less text, never an exception, and
+nothing recurses into the data, so hostile nesting costs nothing. Messages that are not
+for the reader (``debug``, ``debug:*``, ``context:*``, ``stealth``, ``end``) give neither
+text nor blocks; ``info:*`` notices give a ``notice`` block but no text.
+
+Block kinds ``turn_blocks`` emits: ``text``, ``choice``, ``image``, ``card``, ``carousel``,
+``notice`` and ``unsupported`` (a neutral placeholder naming the message type).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from .protocol import loads
+
+_HIDDEN_TYPES = ("debug", "stealth", "end")
+_HIDDEN_PREFIXES = ("debug:", "context:")
 
 
 def _payload(message: object) -> tuple[str, dict[str, Any]]:
@@ -33,9 +43,38 @@ def turn_messages(turn: object) -> list[Any]:
     return []
 
 
+def _is_hidden(message: object, kind: str) -> bool:
+    """True for messages that are not for the reader: diagnostics, context, control."""
+    kinds = (kind, message.get("type") if isinstance(message, dict) else None)
+    return any(isinstance(k, str) and (k in _HIDDEN_TYPES or k.startswith(_HIDDEN_PREFIXES)) for k in kinds)
+
+
+def _notice_level(kind: str) -> str | None:
+    """``default``, ``success``, ``danger``... for an ``info`` or ``info:<level>`` notice; else None."""
+    if kind == "info":
+        return "default"
+    if kind.startswith("info:"):
+        return kind[5:] or "default"
+    return None
+
+
+def _text(value: object) -> str:
+    """A string field as text; numbers as their digits; anything else is no text."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return str(value)
+        except ValueError:  # an integer past Python's digit limit
+            return ""
+    return ""
+
+
 def message_text(message: object) -> str:
-    """The plain text of one message ('' when it has none)."""
+    """The plain text of one message ('' when it has none, or is a notice or hidden)."""
     kind, payload = _payload(message)
+    if _is_hidden(message, kind) or _notice_level(kind) is not None:
+        return ""
     text = payload.get("message")
     if isinstance(text, str):
         return text
@@ -59,15 +98,15 @@ def _buttons(raw: object) -> list[dict[str, str]]:
     for button in raw if isinstance(raw, list) else []:
         if not isinstance(button, dict):
             continue
-        label = button.get("name") or button.get("label") or ""
+        label = _text(button.get("name")) or _text(button.get("label"))
         request = _as_dict(button.get("request"))
         payload = _as_dict(request.get("payload"))
         if request.get("type") == "open_url" and isinstance(payload.get("url"), str):
-            buttons.append({"label": str(label or payload["url"]), "url": payload["url"]})
+            buttons.append({"label": label or payload["url"], "url": payload["url"]})
         else:
             message = payload.get("message") if isinstance(payload.get("message"), str) else label
             if label or message:
-                buttons.append({"label": str(label or message), "message": str(message)})
+                buttons.append({"label": label or message, "message": message})
     return buttons
 
 
@@ -76,19 +115,26 @@ def _card(payload: dict[str, Any]) -> dict[str, Any]:
     text = description.get("text") if isinstance(description, dict) else description
     return {
         "kind": "card",
-        "title": str(payload.get("title") or ""),
+        "title": _text(payload.get("title")),
         "text": text if isinstance(text, str) else "",
-        "image": str(payload.get("imageUrl") or payload.get("image") or ""),
+        "image": _text(payload.get("imageUrl")) or _text(payload.get("image")),
         "buttons": _buttons(payload.get("buttons")),
     }
 
 
 def turn_blocks(turn: object) -> list[dict[str, Any]]:
-    """What the panel draws for a turn: text, choices, images, cards, carousels, placeholders."""
+    """What the panel draws for a turn: text, choices, images, cards, carousels, notices, placeholders."""
     blocks: list[dict[str, Any]] = []
     for message in turn_messages(turn):
         kind, payload = _payload(message)
-        if kind == "text":
+        if _is_hidden(message, kind):
+            continue
+        level = _notice_level(kind)
+        if level is not None:
+            text = _text(payload.get("message")) or _text(payload.get("text"))
+            if text:
+                blocks.append({"kind": "notice", "level": level, "text": text})
+        elif kind == "text":
             text = message_text(message)
             if text:
                 blocks.append({"kind": "text", "text": text})
@@ -99,7 +145,7 @@ def turn_blocks(turn: object) -> list[dict[str, Any]]:
         elif kind == "visual":
             image = payload.get("image") or payload.get("url")
             if isinstance(image, str):
-                blocks.append({"kind": "image", "url": image, "alt": str(payload.get("alt") or "")})
+                blocks.append({"kind": "image", "url": image, "alt": _text(payload.get("alt"))})
         elif kind == "cardV2":
             blocks.append(_card(payload))
         elif kind == "carousel":
@@ -114,10 +160,11 @@ def turn_blocks(turn: object) -> list[dict[str, Any]]:
 def parse_snapshot(text: str) -> Any:
     """Parse a ``ui_engine`` snapshot, closing what a cut-short one left open.
 
-    Returns the parsed JSON, or ``None`` when even the repaired text is not JSON.
+    Returns the parsed JSON, or ``None`` when even the repaired text is not JSON, or is
+    JSON that ``protocol.loads`` refuses (nested past ``MAX_DEPTH``, NaN...).
     """
     try:
-        return json.loads(text)
+        return loads(text)
     except ValueError:
         pass
     closers: list[str] = []
@@ -141,7 +188,7 @@ def parse_snapshot(text: str) -> Any:
         repaired += '"'
     for candidate in (repaired, repaired.rstrip().rstrip(",:")):
         try:
-            return json.loads(candidate + "".join(reversed(closers)))
+            return loads(candidate + "".join(reversed(closers)))
         except ValueError:
             continue
     return None
