@@ -55,4 +55,4 @@ bundle-check:
 
 ## The fuzz tests with 10,000 examples each instead of CI's 200 (the README quotes its figure).
 fuzz: $(DEV_STAMP)
-	CONVOWIDGET_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -q tests/test_fuzz.py tests/test_protocol.py -k fuzz
+	CONVOWIDGET_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -q tests/test_reply_fuzz.py tests/test_fuzz.py

@@ -8,12 +8,15 @@ every widget trait write happens on this one thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+log = logging.getLogger("convowidget.io")
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
@@ -31,13 +34,24 @@ def io_loop() -> asyncio.AbstractEventLoop:
             def run() -> None:
                 asyncio.set_event_loop(loop)
                 loop.call_soon(ready.set)
-                loop.run_forever()
+                _run_until_stopped(loop)
 
             thread = threading.Thread(target=run, name="convowidget-io", daemon=True)
             thread.start()
             ready.wait()
             _loop, _thread = loop, thread
         return _loop
+
+
+def _run_until_stopped(loop: asyncio.AbstractEventLoop) -> None:
+    """Run the loop for good: SystemExit or KeyboardInterrupt from a callback (user code
+    run on this thread) would otherwise end the thread and hang every later call."""
+    while True:
+        try:
+            loop.run_forever()
+            return  # stopped on purpose
+        except BaseException as exc:  # this thread must outlive any callback
+            log.warning("a callback on convowidget's IO thread raised %s; the thread goes on", type(exc).__name__)
 
 
 def on_io_thread() -> bool:

@@ -16,8 +16,10 @@ class InsecureURLError(ConfigurationError):
 
 
 class StreamError(ConvoError):
-    """A reply stream ended badly: abnormal close, dropped connection or silence.
+    """A reply ended badly: refused or dropped connection, abnormal close, silence, timeout,
+    an oversized reply, or a callback that raised. Its message is the reply's ``error``.
 
-    ``ask`` and ``ask_async`` never raise it; they return a ``failed`` Reply instead.
-    ``stream`` raises it at the end, after yielding every event that did arrive.
+    ``ask``, ``ask_async`` and ``exchange`` never raise it; they return a ``failed`` Reply.
+    ``stream`` raises it (and nothing else) at the end, after yielding every event that did
+    arrive; bad arguments to ``stream`` raise ``ConfigurationError`` at the call instead.
     """

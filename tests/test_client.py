@@ -212,7 +212,7 @@ def test_frame_over_max_size_fails_clearly():
         ({"url": "http://127.0.0.1/interact"}, ConfigurationError, "not a WebSocket address"),
         ({"url": "ws://127.0.0.1:99999/x"}, ConfigurationError, "not a valid address"),
         ({"region": "asia"}, ConfigurationError, "region"),
-        ({"origin": "sms"}, ConfigurationError, "origin"),
+        ({"origin": ""}, ConfigurationError, "origin"),
         ({"idle_timeout": 0}, ConfigurationError, "idle_timeout"),
         ({"open_timeout": "5"}, ConfigurationError, "open_timeout"),
         ({"agent_id": ""}, ConfigurationError, "agent_id"),
@@ -251,9 +251,9 @@ def test_environment_variables_are_the_fallback(monkeypatch, server):
 def test_default_region_is_eu_and_url_overrides_only_the_address():
     client = ConvoClient(agent_id="a")
     assert client.url == "wss://eu-gcp-api.vg-stuff.com/interact"
-    assert client._request("hi", "c", {})["bucket"] == "voiceglow-eu"
+    assert client.make_request("hi", "c")["bucket"] == "voiceglow-eu"
     client = ConvoClient(agent_id="a", region="na", url="ws://127.0.0.1:1/interact")
-    assert client._request("hi", "c", {})["bucket"] == "(default)"
+    assert client.make_request("hi", "c")["bucket"] == "(default)"
 
 
 def _recording_server(seen):
@@ -297,3 +297,89 @@ def test_token_goes_in_the_authorization_header_only_when_given():
     finally:
         holder["loop"].call_soon_threadsafe(holder["stop"].set_result, None)
         thread.join(5)
+
+
+# ---------------------------------------------------------------------- nothing escapes a reply
+
+
+def _first_chunk_raises(exc: BaseException):
+    def on_event(event, builder):
+        if event.type == "chunk":
+            raise exc
+
+    return on_event
+
+
+@pytest.mark.parametrize("exc", [SystemExit(3), KeyboardInterrupt(), ValueError("bad callback")])
+def test_a_callback_that_raises_fails_only_its_reply_and_the_io_thread_goes_on(client, exc):
+    reply = client.start("How do I install convowidget?", on_event=_first_chunk_raises(exc)).result(10)
+    assert reply.status == "failed"
+    assert reply.error.startswith(f"your on_event callback raised {type(exc).__name__}")
+    assert reply.text and reply.text == reply.chunks[0]  # the chunk that arrived is kept
+    assert client.ask("start").status == "complete"
+
+
+def test_an_on_start_callback_that_raises_fails_the_reply_before_connecting(client):
+    def on_start(builder):
+        raise SystemExit("not now")
+
+    reply = client.start("start", on_start=on_start).result(10)
+    assert reply.status == "failed" and reply.error.startswith("your on_start callback raised SystemExit: not now")
+    assert client.ask("start").status == "complete"
+
+
+async def test_exchange_runs_on_the_callers_loop_and_never_raises_for_a_reply(client):
+    class Unprintable(Exception):
+        def __str__(self):
+            raise RuntimeError("no")
+
+    seen = []
+
+    def on_event(event, builder):
+        seen.append((threading.current_thread(), event))
+
+    request = client.make_request("start")
+    reply = await client.exchange(request, on_event=on_event)
+    assert reply.status == "complete" and reply.convo_id == request["convoId"]
+    assert {thread for thread, _ in seen} == {threading.current_thread()}
+    assert "".join(e.text for _, e in seen if e.type == "chunk") == reply.text
+    broken = await client.exchange(client.make_request("start"), on_event=_first_chunk_raises(Unprintable()))
+    assert broken.status == "failed" and "your on_event callback raised Unprintable" in broken.error
+    with pytest.raises(ConfigurationError):
+        await client.exchange({"prompt": "no agent or conversation"})
+
+
+# ---------------------------------------------------------------------- turn sharing
+
+
+def test_replies_of_one_conversation_share_their_turns_until_forgotten(client):
+    first = client.ask("start")
+    second = client.ask("How does streaming work?", convo_id=first.convo_id)
+    assert second.turns[0] == first.turns[0] and second.turns[0] is first.turns[0]
+    client.forget(first.convo_id)
+    third = client.ask("And how do I stop it?", convo_id=first.convo_id)
+    assert third.turns[: len(second.turns)] == second.turns and third.turns[0] is not second.turns[0]
+
+
+def test_turns_are_kept_for_a_bounded_number_of_conversations(client):
+    first = client.ask("start")
+    client.ask_many(["start"] * 64, progress=False, concurrency=8)  # 64 newer conversations
+    later = client.ask("Hello", convo_id=first.convo_id)
+    assert later.turns[0] == first.turns[0] and later.turns[0] is not first.turns[0]
+
+
+def test_the_io_thread_outlives_a_callback_that_raises_system_exit(caplog):
+    from convowidget import _io
+
+    def exit_now():
+        raise SystemExit("from some other callback on the IO thread")
+
+    with serve(slow_words, chunk_delay=0.01) as server:
+        client = ConvoClient(url=server.url, agent_id="x")
+        loop = _io.io_loop()
+        pending = client.start("go")
+        _io.call_soon(exit_now)
+        reply = pending.result(10)  # the reply under way when it struck still finishes
+    assert reply.status == "complete" and reply.text.startswith("w0 w1")
+    assert _io.io_loop() is loop
+    assert "raised SystemExit; the thread goes on" in caplog.text

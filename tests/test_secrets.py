@@ -8,7 +8,7 @@ import socket
 import pytest
 from conftest import SECRETS
 
-from convowidget import ConvoClient, Faults, serve
+from convowidget import ConfigurationError, ConvoClient, Faults, serve
 
 
 def _assert_clean(*texts: str) -> None:
@@ -72,3 +72,78 @@ def test_url_with_credentials_is_not_echoed_in_errors():
     reply = client.ask("hi")
     assert reply.status == "failed"
     _assert_clean(reply.error or "", repr(client))
+
+
+# A URL's user info, query string and fragment are secrets too: whatever parser splits the
+# address, and whatever library words the error, none of these pieces may show.
+URL_SECRETS = ("UZ3R", "PW9", "Zq", "W0RD", "K3Y", "fr4g")
+ENCODED = "UZ3R:PW9%2FZq%23%3FW0RD"  # a password holding / # ? as it should be written
+
+
+def _assert_no_url_secret(*texts: str) -> None:
+    for text in texts:
+        for secret in URL_SECRETS:
+            assert secret not in text, f"{secret!r} leaked into: {text[:300]!r}"
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "ws://UZ3R:PW9/Zq#?W0RD@127.0.0.1:{port}/interact?api_key=K3Y#fr4g",  # raw / # ? in the password
+        "ws://UZ3R:PW9?Zq@127.0.0.1:{port}/interact",
+        "ws://UZ3R:PW9#Zq@127.0.0.1:{port}/interact",
+        "ws://UZ3R:99/Zq@127.0.0.1:{port}/interact?api_key=K3Y",  # reads as host UZ3R, port 99
+        "ws://UZ3R:PW9@127.0.0.1:{port}/interact?api_key=K3Y#fr4g",  # websockets refuses fragments
+        "ws://UZ3R@127.0.0.1:{port}/interact?api_key=K3Y",  # websockets wants a password too
+        "ws://UZ3R:PW9%FFZq@127.0.0.1:{port}/interact?api_key=K3Y",  # not UTF-8 once decoded
+        "wss://UZ3R:PW9/Zq@127.0.0.1:{port}/interact?api_key=K3Y",
+    ],
+)
+def test_a_malformed_url_is_refused_without_quoting_its_secrets(template, debug_logs):
+    url = template.format(port=8765)
+    with pytest.raises(ConfigurationError) as raised:
+        ConvoClient(url=url, agent_id="a")
+    assert str(raised.value).startswith("url: ")
+    _assert_no_url_secret(str(raised.value), debug_logs.text)
+
+
+def test_url_secrets_stay_out_of_errors_reprs_and_logs_on_every_path(debug_logs, monkeypatch):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    with serve(chunk_delay=0) as server:
+        port = server.port
+        urls = [
+            f"ws://{ENCODED}@127.0.0.1:{port}/interact?api_key=K3Y",  # accepted by the server
+            f"ws://{ENCODED}@127.0.0.1:{port}/nope?api_key=K3Y",  # HTTP 404
+            f"ws://{ENCODED}@127.0.0.1:{closed_port}/interact?api_key=K3Y",  # connection refused
+            f"wss://{ENCODED}@127.0.0.1:{port}/interact?api_key=K3Y",  # TLS to a plain server
+        ]
+        clients = [ConvoClient(url=url, agent_id="a", open_timeout=5) for url in urls]
+        replies = [client.ask("hi") for client in clients]
+        retried = clients[2]
+
+        async def no_wait(delay, stop_event):
+            return None
+
+        monkeypatch.setattr(retried, "_backoff", no_wait)
+        replies += retried.ask_many(["hi"], progress=False, retries=1)  # logs each retry
+    assert [r.status for r in replies] == ["complete", "failed", "failed", "failed", "failed"]
+    assert any(record.name == "convowidget.client" for record in debug_logs.records)
+    _assert_no_url_secret(
+        debug_logs.text,
+        *(repr(client) for client in clients),
+        *(repr(reply) for reply in replies),
+        *(str(reply.to_dict()) for reply in replies),
+    )
+
+
+def test_redact_removes_a_url_and_its_secret_parts_from_any_library_text():
+    from websockets.exceptions import InvalidURI
+
+    from convowidget.client import redact
+
+    url = f"ws://{ENCODED}@127.0.0.1:1/interact?api_key=K3Y&x=1"
+    text = redact(f"{InvalidURI(url, 'something')} / user {'PW9/Zq#?W0RD'} / query api_key=K3Y", url)
+    _assert_no_url_secret(text)
+    assert "ws://127.0.0.1:1/interact isn't a valid URI: something" in text
