@@ -1,0 +1,360 @@
+"""Record exchanges to a JSONL cassette and play them back: the file format, no sockets.
+
+One line per exchange::
+
+    {"convo_id": ..., "prompt": ..., "request": {...}, "frames": [[0.012, "{...}"], ...],
+     "close": {"code": 1000, "reason": ""}, "at": "2025-01-01T12:00:00Z"}
+
+``frames`` are the server's frames exactly as received, each with its time in seconds
+after the request was sent (a frame that is not UTF-8 is ``{"base64": ...}``); ``close`` is the
+server's close frame, ``{"code": 1006}`` for a dropped connection, or null when the
+client stopped first. The request keeps no owner id, user id, name, e-mail, phone or
+other personal ``lightConvoData`` (only ``origin``), and those values are blanked out of
+the frames too; the token is a header and never reaches the file.
+
+``Recorder`` appends lines (the client calls it once per exchange); ``Cassette.load``
+reads them; ``Replay`` answers incoming requests from them for the embedded server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import threading
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigurationError, ConvoError
+
+__all__ = ["Cassette", "CassetteError", "CassetteMiss", "Close", "Exchange", "Playback", "Recorder", "Replay"]
+
+Frame = str | bytes
+REDACTED = "[redacted]"
+_PERSONAL = (("agentData", "ownerID"), ("agentData", "userID"))
+_PERSONAL_LIGHT = ("userName", "userEmail", "userPhone", "userID")
+_MAX_CONVERSATIONS = 10_000
+
+
+class CassetteError(ConfigurationError):
+    """A cassette file that cannot be read, naming the line."""
+
+
+class CassetteMiss(ConvoError, LookupError):
+    """A prompt the cassette never recorded (at this point of a conversation)."""
+
+    def __init__(self, message: str, prompt: str) -> None:
+        super().__init__(message)
+        self.prompt = prompt
+
+
+@dataclass(frozen=True)
+class Close:
+    """How the server ended an exchange."""
+
+    code: int
+    reason: str = ""
+
+    @property
+    def sendable(self) -> bool:
+        """False for codes a close frame cannot carry (1005, 1006, 1015...): replay drops the connection."""
+        return self.code in (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014) or (
+            3000 <= self.code <= 4999
+        )
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One recorded prompt and everything the server sent back."""
+
+    convo_id: str
+    prompt: str
+    request: dict[str, Any]
+    frames: tuple[tuple[float, Frame], ...]
+    close: Close | None
+    line: int = 0
+
+
+def clean_request(request: Mapping[str, Any]) -> dict[str, Any]:
+    """The interact object without personal data: no ``agentData``, ``lightConvoData`` keeps ``origin``."""
+    clean = {key: value for key, value in request.items() if key != "agentData"}
+    light = request.get("lightConvoData")
+    if isinstance(light, Mapping):
+        clean["lightConvoData"] = {key: value for key, value in light.items() if key == "origin"}
+    return clean
+
+
+def _secrets(request: Mapping[str, Any]) -> list[str]:
+    """Every personal value of the request, as it may appear inside a JSON frame."""
+    values: list[Any] = []
+    for outer, inner in _PERSONAL:
+        part = request.get(outer)
+        if isinstance(part, Mapping):
+            values.append(part.get(inner))
+    light = request.get("lightConvoData")
+    if isinstance(light, Mapping):
+        values.extend(light.get(key) for key in _PERSONAL_LIGHT)
+    forms: set[str] = set()
+    for value in values:
+        if isinstance(value, str) and len(value.strip()) >= 3:
+            forms.update({value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]})
+    return sorted(forms, key=len, reverse=True)  # longest first, so no secret is left half-replaced
+
+
+def _redact(frame: Frame, secrets: list[str]) -> Frame:
+    if isinstance(frame, bytes) or not secrets:
+        return frame
+    for secret in secrets:
+        if secret in frame:
+            frame = frame.replace(secret, REDACTED)
+    return frame
+
+
+def _as_text(frame: Frame) -> Frame:
+    """A frame read undecoded (``recv(decode=False)``) as text when it is UTF-8, as the protocol's are."""
+    if isinstance(frame, bytes):
+        try:
+            return frame.decode("utf-8")
+        except UnicodeDecodeError:
+            return frame
+    return frame
+
+
+def _encode_frame(frame: Frame) -> Any:
+    return {"base64": base64.b64encode(frame).decode("ascii")} if isinstance(frame, bytes) else frame
+
+
+class Recorder:
+    """Appends one line per exchange to a JSONL cassette; safe to share between threads.
+
+    Each line is written with one ``write`` under a lock, so concurrent exchanges never
+    interleave. The file is created (or checked writable) at once, not at the first reply.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        try:
+            with open(self.path, "ab"):
+                pass
+        except OSError as exc:
+            raise ConfigurationError(f"record: cannot write the cassette {self.path}: {exc.strerror}") from None
+
+    def __repr__(self) -> str:
+        return f"Recorder({str(self.path)!r})"
+
+    def record(
+        self,
+        request: Mapping[str, Any],
+        frames: Iterable[tuple[float, Frame]],
+        close: Close | Mapping[str, Any] | None,
+    ) -> None:
+        """Append one exchange: ``frames`` as ``(seconds after the request, frame)``.
+
+        A frame given as bytes is stored as text when it is UTF-8 (a client may read
+        frames undecoded), else as base64, replayed as a binary frame.
+        """
+        secrets = _secrets(request)
+        if isinstance(close, Mapping):
+            close = Close(int(close.get("code", 1006)), str(close.get("reason") or ""))
+        line = {
+            "convo_id": request.get("convoId"),
+            "prompt": request.get("prompt"),
+            "request": clean_request(request),
+            "frames": [[round(float(t), 6), _encode_frame(_redact(_as_text(frame), secrets))] for t, frame in frames],
+            "close": None if close is None else {"code": close.code, "reason": _redact(close.reason, secrets)},
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        text = json.dumps(line, ensure_ascii=False) + "\n"
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate somewhere: JSON escapes keep it exactly
+            data = (json.dumps(line) + "\n").encode("ascii")
+        with self._lock, open(self.path, "ab") as file:
+            file.write(data)
+
+
+def _frame(value: Any, where: str) -> tuple[float, Frame]:
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], (int, float))):
+        raise CassetteError(f"{where}: each frame must be [seconds, text]")
+    seconds, body = value
+    if isinstance(body, str):
+        return max(0.0, float(seconds)), body
+    if isinstance(body, dict) and isinstance(body.get("base64"), str):
+        return max(0.0, float(seconds)), base64.b64decode(body["base64"])
+    raise CassetteError(f"{where}: a frame must be text or {{'base64': ...}}")
+
+
+def _exchange(data: Any, where: str, line: int) -> Exchange:
+    if not isinstance(data, dict):
+        raise CassetteError(f"{where}: expected an object")
+    for key in ("convo_id", "prompt"):
+        if not isinstance(data.get(key), str):
+            raise CassetteError(f"{where}: {key}: expected text")
+    frames = data.get("frames")
+    if not isinstance(frames, list):
+        raise CassetteError(f"{where}: frames: expected a list")
+    close = data.get("close")
+    if close is not None and not (isinstance(close, dict) and isinstance(close.get("code"), int)):
+        raise CassetteError(f"{where}: close: expected {{'code': number, 'reason': text}} or null")
+    request = data.get("request")
+    return Exchange(
+        data["convo_id"],
+        data["prompt"],
+        request if isinstance(request, dict) else {},
+        tuple(_frame(frame, where) for frame in frames),
+        None if close is None else Close(close["code"], str(close.get("reason") or "")),
+        line,
+    )
+
+
+class Cassette:
+    """The exchanges of a cassette file, indexed for replay.
+
+    An exchange is found by its conversation so far: the prompts before it in its
+    recorded conversation and its own prompt; failing that, by its prompt and position
+    in the conversation.
+    """
+
+    def __init__(self, exchanges: Iterable[Exchange], name: str = "cassette") -> None:
+        self.name = name
+        self.exchanges = list(exchanges)
+        self.conversations: dict[str, list[Exchange]] = {}
+        self._by_path: dict[tuple[tuple[str, ...], str], list[Exchange]] = {}
+        self._by_position: dict[tuple[str, int], list[Exchange]] = {}
+        for exchange in self.exchanges:
+            turns = self.conversations.setdefault(exchange.convo_id, [])
+            before = tuple(turn.prompt for turn in turns)
+            self._by_path.setdefault((before, exchange.prompt), []).append(exchange)
+            self._by_position.setdefault((exchange.prompt, len(turns)), []).append(exchange)
+            turns.append(exchange)
+
+    def __len__(self) -> int:
+        return len(self.exchanges)
+
+    def __repr__(self) -> str:
+        return f"Cassette({self.name!r}: {len(self.exchanges)} exchanges in {len(self.conversations)} conversations)"
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Cassette:
+        """Read a JSONL cassette; a bad line raises ``CassetteError`` naming it."""
+        file = Path(path)
+        try:
+            lines = file.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            raise CassetteError(f"replay: no cassette at {file}; record one with ConvoClient(record=...)") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CassetteError(f"replay: cannot read the cassette {file}: {exc}") from None
+        exchanges = []
+        for number, text in enumerate(lines, 1):
+            if not text.strip():
+                continue
+            where = f"{file.name} line {number}"
+            try:
+                data = json.loads(text)
+            except ValueError as exc:
+                raise CassetteError(f"{where}: not JSON ({exc})") from None
+            exchanges.append(_exchange(data, where, number))
+        return cls(exchanges, file.name)
+
+    def find(self, before: tuple[str, ...], prompt: str) -> list[Exchange]:
+        """The recorded exchanges answering ``prompt`` after the prompts ``before``."""
+        return self._by_path.get((before, prompt)) or self._by_position.get((prompt, len(before))) or []
+
+
+@dataclass(frozen=True)
+class Playback:
+    """The answer to one replayed request: frames at their times (already scaled by ``pace``)."""
+
+    prompt: str
+    frames: tuple[tuple[float, Frame], ...]
+    close: Close | None
+    source: Exchange = field(repr=False)
+
+    async def play(self, send: Callable[[Frame], Awaitable[Any]]) -> None:
+        """Send each frame at its time after now; the caller then applies ``close``."""
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for at, frame in self.frames:
+            delay = start + at - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            await send(frame)
+
+
+@dataclass
+class _Following:
+    prompts: list[str] = field(default_factory=list)
+    recorded: str | None = None
+
+
+class Replay:
+    """Answers requests from a cassette, in order, for a server to send.
+
+    A replayed conversation follows one recorded conversation while its prompts match,
+    so its turns and history stay consistent. When several recordings fit (a suite
+    recorded with ``repeat=``), successive conversations get them in turn. ``pace``
+    scales the recorded timing: 1.0 as recorded, 0 as fast as possible.
+    """
+
+    def __init__(self, cassette: Cassette | str | os.PathLike[str], *, pace: float = 1.0) -> None:
+        if isinstance(pace, bool) or not isinstance(pace, (int, float)) or not 0 <= pace < float("inf"):
+            raise ConfigurationError(f"pace: expected a number of at least 0 (1.0 = as recorded), got {pace!r}")
+        self.cassette = cassette if isinstance(cassette, Cassette) else Cassette.load(cassette)
+        self.pace = float(pace)
+        self._lock = threading.Lock()
+        self._conversations: OrderedDict[str, _Following] = OrderedDict()
+        self._used: Counter[tuple[tuple[str, ...], str]] = Counter()
+
+    def __repr__(self) -> str:
+        return f"Replay({self.cassette!r}, pace={self.pace:g})"
+
+    def answer(self, request: Mapping[str, Any]) -> Playback:
+        """The recorded answer to this request, or ``CassetteMiss`` naming the prompt."""
+        prompt, convo_id = str(request.get("prompt", "")), str(request.get("convoId", ""))
+        with self._lock:
+            state = self._conversations.setdefault(convo_id, _Following())
+            self._conversations.move_to_end(convo_id)
+            while len(self._conversations) > _MAX_CONVERSATIONS:
+                self._conversations.popitem(last=False)
+            exchange = self._next_in_recording(state, prompt)
+            if exchange is None:
+                key = (tuple(state.prompts), prompt)
+                candidates = self.cassette.find(*key)
+                if not candidates:
+                    raise CassetteMiss(self._miss_message(state.prompts, prompt), prompt)
+                exchange = candidates[self._used[key] % len(candidates)]
+                self._used[key] += 1
+                state.recorded = exchange.convo_id
+            state.prompts.append(prompt)
+        frames = tuple((at * self.pace, frame) for at, frame in exchange.frames)
+        return Playback(prompt, frames, exchange.close, exchange)
+
+    def _next_in_recording(self, state: _Following, prompt: str) -> Exchange | None:
+        if state.recorded is None:
+            return None
+        turns = self.cassette.conversations.get(state.recorded, [])
+        position = len(state.prompts)
+        if position < len(turns) and turns[position].prompt == prompt:
+            return turns[position]
+        return None
+
+    def _miss_message(self, before: list[str], prompt: str) -> str:
+        where = (
+            f"as turn {len(before) + 1} of a conversation, after {_clip(before[-1])!r}"
+            if before
+            else "to start a conversation"
+        )
+        return (
+            f"the cassette {self.cassette.name} has no reply to {_clip(prompt)!r} {where}; "
+            "record this conversation with ConvoClient(record=...) and replay again"
+        )
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

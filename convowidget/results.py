@@ -1,0 +1,678 @@
+"""What a suite run found, turn by turn, and the ways to look at it.
+
+``SuiteResult`` counts passed and failed scenarios and exports them: JSON (to compare
+with a later run), JUnit XML (for CI), a pandas DataFrame, and an HTML view for
+notebooks. The view is static, escaped HTML (agent text is hostile input): it needs no
+widget model, so it survives saved notebooks, nbviewer and CI artifacts, and its rows
+expand with ``<details>`` to show each conversation with the failed expectations marked.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import re
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import ConfigurationError, ConvoError
+from .reply import Reply
+
+__all__ = ["Comparison", "ScenarioResult", "ScenarioSummary", "SuiteResult", "TurnResult"]
+
+TurnStatus = Literal["passed", "failed", "skipped", "interrupted", "not run"]
+ScenarioStatus = Literal["passed", "failed", "running", "interrupted", "not run"]
+_FORMAT = "convowidget-suite-result"
+_REPLY_KEYS = ("text", "status", "error", "sources", "handoff", "time_to_first_chunk", "elapsed", "convo_id")
+_ORDER = {"failed": 0, "interrupted": 1, "running": 1, "not run": 2, "passed": 3}
+_VIEW_ROWS = 300  # rows the HTML view shows; failing rows come first, so they are never the ones cut
+_VIEW_TEXT = 2000  # characters of each reply the HTML view shows
+
+
+@dataclass
+class TurnResult:
+    """One turn of one run: the prompt, the reply (None when it was not sent) and what failed."""
+
+    scenario: str
+    run: int
+    turn: int
+    prompt: str
+    expect: dict[str, Any] = field(default_factory=dict)
+    status: TurnStatus = "not run"
+    failures: list[str] = field(default_factory=list)
+    reply: Reply | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def text(self) -> str:
+        return self.reply.text if self.reply is not None else ""
+
+    @property
+    def time_to_first_chunk(self) -> float | None:
+        return self.reply.time_to_first_chunk if self.reply is not None else None
+
+    @property
+    def elapsed(self) -> float | None:
+        return self.reply.elapsed if self.reply is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        reply = None if self.reply is None else {key: getattr(self.reply, key) for key in _REPLY_KEYS}
+        return {
+            "turn": self.turn,
+            "prompt": self.prompt,
+            "expect": self.expect,
+            "status": self.status,
+            "failures": list(self.failures),
+            "reply": reply,
+        }
+
+    @classmethod
+    def from_dict(cls, scenario: str, run: int, data: dict[str, Any]) -> TurnResult:
+        saved = data.get("reply")
+        reply = None
+        if isinstance(saved, dict):
+            reply = Reply(**{key: saved[key] for key in _REPLY_KEYS if key in saved}, prompt=data["prompt"])
+        return cls(
+            scenario,
+            run,
+            data["turn"],
+            data["prompt"],
+            data.get("expect") or {},
+            data["status"],
+            data["failures"],
+            reply,
+        )
+
+
+@dataclass
+class ScenarioResult:
+    """One run of one scenario (one conversation)."""
+
+    scenario: str
+    run: int
+    turns: list[TurnResult]
+    status: ScenarioStatus = "not run"
+    convo_id: str = ""
+    elapsed: float = 0.0
+
+    @classmethod
+    def planned(cls, scenario: str, run: int, turns: Iterable[tuple[str, dict[str, Any]]]) -> ScenarioResult:
+        """A run not started yet: every turn ``not run``."""
+        records = [
+            TurnResult(scenario, run, number, prompt, expect) for number, (prompt, expect) in enumerate(turns, 1)
+        ]
+        return cls(scenario, run, records)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    @property
+    def failures(self) -> list[str]:
+        """Every failed expectation of this run, as ``turn N: sentence``."""
+        return [f"turn {turn.turn}: {failure}" for turn in self.turns for failure in turn.failures]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "run": self.run,
+            "status": self.status,
+            "convo_id": self.convo_id,
+            "elapsed": self.elapsed,
+            "turns": [turn.to_dict() for turn in self.turns],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScenarioResult:
+        name, run = data["scenario"], data["run"]
+        turns = [TurnResult.from_dict(name, run, turn) for turn in data["turns"]]
+        return cls(name, run, turns, data["status"], data.get("convo_id", ""), data.get("elapsed", 0.0))
+
+
+@dataclass(frozen=True)
+class ScenarioSummary:
+    """A scenario over all its runs: passed only when every run passed."""
+
+    name: str
+    runs: tuple[ScenarioResult, ...]
+
+    @property
+    def passed_runs(self) -> int:
+        return sum(run.status == "passed" for run in self.runs)
+
+    @property
+    def finished_runs(self) -> int:
+        return sum(run.status in ("passed", "failed") for run in self.runs)
+
+    @property
+    def pass_rate(self) -> float | None:
+        """Passed runs over finished runs; None when no run finished."""
+        return self.passed_runs / self.finished_runs if self.finished_runs else None
+
+    @property
+    def status(self) -> ScenarioStatus:
+        statuses = {run.status for run in self.runs}
+        for status in ("failed", "interrupted", "running", "not run"):
+            if status in statuses:
+                return "interrupted" if status == "running" else status
+        return "passed"
+
+    @property
+    def failures(self) -> list[str]:
+        if len(self.runs) == 1:
+            return self.runs[0].failures
+        return [f"run {run.run}: {failure}" for run in self.runs for failure in run.failures]
+
+    @property
+    def runs_label(self) -> str:
+        return f"{self.passed_runs}/{len(self.runs)}"
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can hold: control characters (and surrogates) become U+FFFD."""
+    return re.sub("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]", "\ufffd", text)
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f} s"
+
+
+def _percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate:.0%}"
+
+
+class SuiteResult:
+    """The outcome of ``run_suite``: one ``ScenarioResult`` per scenario and run.
+
+    ``passed`` and ``failed`` count scenarios (a scenario repeated N times passes only
+    when all N runs pass); ``pass_rate`` is over runs. In a notebook it shows as a table,
+    failing scenarios first, each row expanding to its conversation.
+    """
+
+    def __init__(
+        self,
+        suite: str,
+        runs: list[ScenarioResult],
+        *,
+        repeat: int = 1,
+        interrupted: bool = False,
+        elapsed: float = 0.0,
+        started_at: float | None = None,
+    ) -> None:
+        self.suite = suite
+        self.runs = runs
+        self.repeat = repeat
+        self.interrupted = interrupted
+        self.elapsed = elapsed
+        self.started_at = time.time() if started_at is None else started_at
+
+    # ------------------------------------------------------------------ counts
+
+    @property
+    def scenarios(self) -> list[ScenarioSummary]:
+        """One summary per scenario, in suite order."""
+        grouped: dict[str, list[ScenarioResult]] = {}
+        for run in self.runs:
+            grouped.setdefault(run.scenario, []).append(run)
+        return [ScenarioSummary(name, tuple(sorted(runs, key=lambda r: r.run))) for name, runs in grouped.items()]
+
+    @property
+    def passed(self) -> int:
+        """Scenarios whose every run passed."""
+        return sum(summary.status == "passed" for summary in self.scenarios)
+
+    @property
+    def failed(self) -> int:
+        """Scenarios with at least one failed run."""
+        return sum(summary.status == "failed" for summary in self.scenarios)
+
+    @property
+    def not_run(self) -> int:
+        """Scenarios an interrupt kept from finishing (neither passed nor failed)."""
+        return len(self.scenarios) - self.passed - self.failed
+
+    @property
+    def pass_rate(self) -> float:
+        """Passed runs over finished runs (0.0 when none finished)."""
+        finished = [run for run in self.runs if run.status in ("passed", "failed")]
+        return sum(run.status == "passed" for run in finished) / len(finished) if finished else 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every scenario ran and passed."""
+        return self.failed == 0 and self.not_run == 0
+
+    @property
+    def turns(self) -> list[TurnResult]:
+        return [turn for run in self.runs for turn in run.turns]
+
+    def latency(self) -> dict[str, float | None]:
+        """p50 and p95 of the time to first chunk and of the whole reply, in seconds."""
+        first = [t.time_to_first_chunk for t in self.turns if t.time_to_first_chunk is not None]
+        whole = [t.elapsed for t in self.turns if t.elapsed is not None]
+        return {
+            "first_chunk_p50": _percentile(first, 50),
+            "first_chunk_p95": _percentile(first, 95),
+            "reply_p50": _percentile(whole, 50),
+            "reply_p95": _percentile(whole, 95),
+        }
+
+    def __repr__(self) -> str:
+        parts = [f"{self.passed} passed", f"{self.failed} failed"]
+        if self.not_run:
+            parts.append(f"{self.not_run} not run")
+        parts.append(f"{self.pass_rate:.0%} of runs passed")
+        parts.append(f"{self.elapsed:.1f} s")
+        flag = ", interrupted" if self.interrupted else ""
+        return f"SuiteResult({self.suite!r}: {', '.join(parts)}{flag})"
+
+    # ------------------------------------------------------------------ exports
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": _FORMAT,
+            "version": 1,
+            "suite": self.suite,
+            "started_at": self.started_at,
+            "elapsed": self.elapsed,
+            "repeat": self.repeat,
+            "interrupted": self.interrupted,
+            "summary": {
+                "passed": self.passed,
+                "failed": self.failed,
+                "not_run": self.not_run,
+                "pass_rate": self.pass_rate,
+                **self.latency(),
+            },
+            "runs": [run.to_dict() for run in self.runs],
+        }
+
+    def to_json(self, path: str | os.PathLike[str] | None = None, *, indent: int | None = 2) -> str:
+        """The whole result as JSON (replies without their raw events); also written to ``path``."""
+        text = json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        if path is not None:
+            Path(path).write_text(text + "\n", encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_json(cls, text: str) -> SuiteResult:
+        """A result saved by ``to_json``, e.g. the last CI run's, to ``compare`` with."""
+        try:
+            data = json.loads(text)
+            if not isinstance(data, dict) or data.get("format") != _FORMAT:
+                raise ValueError("not a convowidget suite result")
+            runs = [ScenarioResult.from_dict(run) for run in data["runs"]]
+            return cls(
+                data["suite"],
+                runs,
+                repeat=data.get("repeat", 1),
+                interrupted=data.get("interrupted", False),
+                elapsed=data.get("elapsed", 0.0),
+                started_at=data.get("started_at"),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigurationError(f"cannot read a suite result: {exc}") from None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SuiteResult:
+        """Read a result written by ``to_json(path)``."""
+        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+
+    def to_dataframe(self) -> Any:
+        """One row per scenario turn (and run): prompt, passed, failures, reply text, timings; needs pandas."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ConvoError("to_dataframe() needs pandas: pip install 'convowidget[pandas]'") from None
+        rows = [
+            {
+                "scenario": turn.scenario,
+                "run": turn.run,
+                "turn": turn.turn,
+                "prompt": turn.prompt,
+                "passed": turn.passed,
+                "status": turn.status,
+                "failures": "; ".join(turn.failures),
+                "reply": turn.text,
+                "sources": list(turn.reply.sources) if turn.reply else [],
+                "handoff": bool(turn.reply and turn.reply.handoff),
+                "time_to_first_chunk": turn.time_to_first_chunk,
+                "elapsed": turn.elapsed,
+                "convo_id": turn.reply.convo_id if turn.reply else "",
+            }
+            for turn in self.turns
+        ]
+        return pd.DataFrame(rows)
+
+    def to_junit(self, path: str | os.PathLike[str] | None = None) -> str:
+        """JUnit XML: one testcase per scenario, its failures listed; also written to ``path``."""
+        summaries = self.scenarios
+        counts = {
+            "tests": str(len(summaries)),
+            "failures": str(self.failed),
+            "errors": "0",
+            "skipped": str(self.not_run),
+            "time": f"{self.elapsed:.3f}",
+        }
+        name = _xml_text(self.suite)
+        root = ET.Element("testsuites", {"name": name, **counts})
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.started_at))
+        suite = ET.SubElement(root, "testsuite", {"name": name, **counts, "timestamp": stamp})
+        for summary in summaries:
+            seconds = sum(run.elapsed for run in summary.runs)
+            case = ET.SubElement(
+                suite, "testcase", {"classname": name, "name": _xml_text(summary.name), "time": f"{seconds:.3f}"}
+            )
+            failures = summary.failures
+            if summary.status == "failed":
+                headline = failures[0] if failures else "failed"
+                if len(summary.runs) > 1:
+                    headline = f"passed {summary.passed_runs} of {len(summary.runs)} runs; {headline}"
+                element = ET.SubElement(case, "failure", {"message": _xml_text(headline), "type": "ExpectationFailed"})
+                element.text = _xml_text("\n".join(failures))
+            elif summary.status != "passed":
+                ET.SubElement(case, "skipped", {"message": "not run: the run was interrupted"})
+            shown = next((run for run in summary.runs if run.status == "failed"), summary.runs[0])
+            ET.SubElement(case, "system-out").text = _xml_text(_transcript(shown))
+        ET.indent(root)
+        text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def compare(self, previous: SuiteResult | str | os.PathLike[str]) -> Comparison:
+        """What changed since ``previous`` (a result, or the path of its ``to_json`` file), by scenario name."""
+        if not isinstance(previous, SuiteResult):
+            previous = SuiteResult.load(previous)
+        return Comparison.between(previous, self)
+
+    def to_html(self, path: str | os.PathLike[str] | None = None) -> str:
+        """A standalone HTML page of the results view (for a CI artifact); also written to ``path``."""
+        title = html.escape(f"{self.suite}: convowidget results")
+        page = (
+            f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
+            f'<body style="font-family: system-ui, sans-serif; margin: 1.5em">{self._repr_html_()}</body></html>\n'
+        )
+        if path is not None:
+            Path(path).write_text(page, encoding="utf-8")
+        return page
+
+    def _repr_html_(self) -> str:
+        return _view(self)
+
+
+def _transcript(run: ScenarioResult) -> str:
+    lines = [f"scenario {run.scenario!r}, run {run.run}: {run.status} (conversation {run.convo_id or '-'})"]
+    for turn in run.turns:
+        lines.append(f"[turn {turn.turn}: {turn.status}] You: {turn.prompt}")
+        if turn.reply is not None:
+            lines.append(f"Agent ({turn.reply.status}): {turn.reply.text}")
+        lines.extend(f"  FAILED: {failure}" for failure in turn.failures)
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Scenario by scenario, what got better or worse between two runs of a suite."""
+
+    fixed: list[str]
+    broken: list[str]
+    still_failing: list[str]
+    still_passing: list[str]
+    new: list[str]
+    removed: list[str]
+    not_run: list[str]
+    notes: dict[str, str]
+
+    @classmethod
+    def between(cls, before: SuiteResult, after: SuiteResult) -> Comparison:
+        old = {summary.name: summary for summary in before.scenarios}
+        new = {summary.name: summary for summary in after.scenarios}
+        groups: dict[str, list[str]] = {key: [] for key in ("fixed", "broken", "still_failing", "still_passing")}
+        groups.update(new=[], removed=[name for name in old if name not in new], not_run=[])
+        notes: dict[str, str] = {}
+        for name, now in new.items():
+            was = old.get(name)
+            rates = f"{was.runs_label} → {now.runs_label} runs passed" if was and len(now.runs) > 1 else ""
+            first = now.failures[0] if now.failures else ""
+            if was is None:
+                groups["new"].append(name)
+                notes[name] = now.status + (f": {first}" if first else "")
+            elif "not run" in (now.status, was.status) or "interrupted" in (now.status, was.status):
+                groups["not_run"].append(name)
+                notes[name] = f"{was.status} → {now.status}"
+            else:
+                key = {
+                    ("failed", "passed"): "fixed",
+                    ("passed", "failed"): "broken",
+                    ("failed", "failed"): "still_failing",
+                }.get((was.status, now.status), "still_passing")
+                groups[key].append(name)
+                notes[name] = "; ".join(part for part in (rates, first) if part)
+        for name in groups["removed"]:
+            notes[name] = f"was {old[name].status}"
+        return cls(**groups, notes=notes)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing that passed before fails now."""
+        return not self.broken
+
+    def _sections(self) -> list[tuple[str, list[str]]]:
+        return [
+            ("broken", self.broken),
+            ("fixed", self.fixed),
+            ("still failing", self.still_failing),
+            ("new", self.new),
+            ("removed", self.removed),
+            ("not run", self.not_run),
+        ]
+
+    def __repr__(self) -> str:
+        counts = [
+            f"{len(names)} {label}" for label, names in (*self._sections(), ("still passing", self.still_passing))
+        ]
+        lines = ["Comparison: " + ", ".join(counts)]
+        for label, names in self._sections():
+            if names:
+                lines.append(f"{label}:")
+                lines.extend(
+                    f"  {name!r}" + (f": {self.notes[name]}" if self.notes.get(name) else "") for name in names
+                )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        parts = [f'<div class="cwr-compare"><pre style="white-space: pre-wrap">{esc(repr(self))}</pre></div>']
+        return "".join(parts)
+
+
+# ---------------------------------------------------------------------- the HTML view
+
+_STYLE = """
+.cwr-results { font-size: 13px; line-height: 1.45; max-width: 1100px; }
+.cwr-results .cwr-summary { margin: 0 0 .5em; }
+.cwr-results .cwr-pass { color: #1a7f37; font-weight: 600; }
+.cwr-results .cwr-fail { color: #cf222e; font-weight: 600; }
+.cwr-results .cwr-muted { opacity: .7; }
+.cwr-results .cwr-banner { background: rgba(212,167,44,.18); padding: .3em .6em; border-radius: 4px; }
+.cwr-results .cwr-grid { display: grid; grid-template-columns: 6.5em minmax(10em,2fr) 4em minmax(12em,4fr) 6.5em 5.5em;
+  gap: .6em; align-items: baseline; }
+.cwr-results .cwr-head { font-weight: 600; border-bottom: 1px solid rgba(128,128,128,.4); padding: .2em 0 .2em 1.2em; }
+.cwr-results details { border-bottom: 1px solid rgba(128,128,128,.2); }
+.cwr-results summary { cursor: pointer; padding: .25em 0; }
+.cwr-results summary > .cwr-grid { display: inline-grid; width: calc(100% - 1.5em); }
+.cwr-results .cwr-cell { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.cwr-results .cwr-convo { padding: .3em 0 .8em 1.5em; }
+.cwr-results .cwr-turn { margin: .4em 0; padding-left: .6em; border-left: 3px solid rgba(128,128,128,.3); }
+.cwr-results .cwr-turn.cwr-bad { border-left-color: #cf222e; }
+.cwr-results .cwr-user { font-weight: 600; white-space: pre-wrap; }
+.cwr-results .cwr-agent { white-space: pre-wrap; margin: .2em 0; padding: .3em .5em; border-radius: 6px;
+  background: rgba(128,128,128,.1); overflow-wrap: anywhere; }
+.cwr-results ul.cwr-failures { margin: .2em 0; padding-left: 0; list-style: none; color: #cf222e; }
+.cwr-results .cwr-meta { font-size: 12px; opacity: .75; }
+"""
+_BADGE = {
+    "passed": '<span class="cwr-pass">✓ passed</span>',
+    "failed": '<span class="cwr-fail">✗ failed</span>',
+    "interrupted": '<span class="cwr-muted">■ interrupted</span>',
+    "not run": '<span class="cwr-muted">○ not run</span>',
+    "skipped": '<span class="cwr-muted">↷ skipped</span>',
+}
+
+
+def _esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _chart(values: list[float], p50: float | None, p95: float | None) -> str:
+    """A small inline-SVG histogram of times to first chunk, with p50 and p95 marked."""
+    if not values:
+        return ""
+    width, height, bins = 360, 80, 24
+    top = max(values) or 1.0
+    counts = [0] * bins
+    for value in values:
+        counts[min(bins - 1, int(value / top * bins))] += 1
+    tallest = max(counts)
+    bar = width / bins
+    shapes = [
+        f'<rect x="{i * bar:.1f}" y="{height - 14 - c / tallest * (height - 24):.1f}" width="{bar - 1:.1f}" '
+        f'height="{c / tallest * (height - 24):.1f}" fill="#0969da" fill-opacity=".6"/>'
+        for i, c in enumerate(counts)
+        if c
+    ]
+    for label, mark, y in (("p50", p50, 9), ("p95", p95, 19)):
+        if mark is not None:
+            x = min(width - 1, mark / top * width)
+            shapes.append(
+                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y - 1}" y2="{height - 14}" stroke="#cf222e" '
+                'stroke-dasharray="3 2"/>'
+                f'<text x="{min(x + 2, width - 60):.1f}" y="{y}" font-size="9" fill="currentColor">'
+                f"{label} {mark:.2f} s</text>"
+            )
+    shapes.append(f'<text x="0" y="{height - 2}" font-size="9" fill="currentColor">0 s</text>')
+    shapes.append(
+        f'<text x="{width / 2:.0f}" y="{height - 2}" font-size="9" text-anchor="middle" fill="currentColor">'
+        "time to first chunk</text>"
+    )
+    shapes.append(
+        f'<text x="{width}" y="{height - 2}" font-size="9" text-anchor="end" fill="currentColor">{top:.2f} s</text>'
+    )
+    return (
+        f'<svg class="cwr-chart" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'style="overflow: visible; margin: .3em 0 .6em"><title>Time to first chunk, {len(values)} replies</title>'
+        + "".join(shapes)
+        + "</svg>"
+    )
+
+
+def _turn_html(turn: TurnResult) -> str:
+    parts = [f'<div class="cwr-turn{" cwr-bad" if turn.failures else ""}">']
+    parts.append(f'<div class="cwr-user">You: {_esc(turn.prompt)}</div>')
+    reply = turn.reply
+    if reply is not None:
+        text = reply.text if len(reply.text) <= _VIEW_TEXT else reply.text[:_VIEW_TEXT] + "…"
+        more = (
+            f" ({len(reply.text) - _VIEW_TEXT} more characters in to_dataframe())"
+            if len(reply.text) > _VIEW_TEXT
+            else ""
+        )
+        parts.append(f'<div class="cwr-agent">{_esc(text) or "<em>(no text)</em>"}{_esc(more)}</div>')
+        meta = [_BADGE.get(turn.status, _esc(turn.status)), f"reply {_esc(reply.status)}"]
+        if reply.error and reply.status != "complete":
+            meta.append(_esc(reply.error))
+        meta.append(f"first chunk {_seconds(reply.time_to_first_chunk)}, whole reply {_seconds(reply.elapsed)}")
+        if reply.sources:
+            meta.append("sources: " + ", ".join(_esc(source) for source in reply.sources))
+        if reply.handoff:
+            meta.append("asked for a human")
+        parts.append(f'<div class="cwr-meta">{" · ".join(meta)}</div>')
+    else:
+        parts.append(f'<div class="cwr-meta">{_BADGE.get(turn.status, _esc(turn.status))}</div>')
+    if turn.failures:
+        items = "".join(f"<li>✗ {_esc(failure)}</li>" for failure in turn.failures)
+        parts.append(f'<ul class="cwr-failures">{items}</ul>')
+    if turn.expect:
+        checks = ", ".join(
+            f"{_esc(key)}: {_esc(json.dumps(value, ensure_ascii=False))}" for key, value in turn.expect.items()
+        )
+        parts.append(f'<div class="cwr-meta">expected: {checks}</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _row_html(summary: ScenarioSummary) -> str:
+    firsts = [t.time_to_first_chunk for run in summary.runs for t in run.turns if t.time_to_first_chunk is not None]
+    seconds = sum(run.elapsed for run in summary.runs)
+    failures = summary.failures
+    cells = [
+        _BADGE.get(summary.status, _esc(summary.status)),
+        _esc(summary.name),
+        _esc(summary.runs_label),
+        _esc(failures[0]) if failures else "",
+        _seconds(_percentile(firsts, 50)),
+        _seconds(seconds),
+    ]
+    grid = "".join(f'<span class="cwr-cell" title="{c if i in (1, 3) else ""}">{c}</span>' for i, c in enumerate(cells))
+    body = []
+    for run in summary.runs:
+        if len(summary.runs) > 1:
+            body.append(f'<div class="cwr-meta">run {run.run}: {_BADGE.get(run.status, _esc(run.status))}</div>')
+        body.extend(_turn_html(turn) for turn in run.turns)
+    status = _esc(summary.status).replace(" ", "-")
+    return (
+        f'<details class="cwr-row cwr-{status}"><summary><span class="cwr-grid">{grid}</span></summary>'
+        f'<div class="cwr-convo">{"".join(body)}</div></details>'
+    )
+
+
+def _view(result: SuiteResult) -> str:
+    latency = result.latency()
+    firsts = [t.time_to_first_chunk for t in result.turns if t.time_to_first_chunk is not None]
+    summary = [
+        f"<strong>{_esc(result.suite)}</strong>:",
+        f'<span class="cwr-pass">{result.passed} passed</span> ·',
+        f'<span class="cwr-fail">{result.failed} failed</span> ·',
+    ]
+    if result.not_run:
+        summary.append(f'<span class="cwr-muted">{result.not_run} not run</span> ·')
+    summary.append(f"pass rate {_percent(result.pass_rate)} ·")
+    summary.append(
+        f"first chunk p50 {_seconds(latency['first_chunk_p50'])}, p95 {_seconds(latency['first_chunk_p95'])} ·"
+    )
+    summary.append(f"{result.elapsed:.1f} s")
+    if result.repeat > 1:
+        summary.append(f"· each scenario run {result.repeat} times")
+    rows = sorted(result.scenarios, key=lambda s: _ORDER.get(s.status, 9))
+    shown = rows[:_VIEW_ROWS]
+    parts = [f'<div class="cwr-results"><style>{_STYLE}</style>', f'<div class="cwr-summary">{" ".join(summary)}</div>']
+    if result.interrupted:
+        parts.append('<div class="cwr-banner">The run was interrupted; unfinished scenarios are marked.</div>')
+    parts.append(_chart(firsts, latency["first_chunk_p50"], latency["first_chunk_p95"]))
+    head = ("status", "scenario", "runs", "first failure", "first chunk", "time")
+    parts.append(f'<div class="cwr-grid cwr-head">{"".join(f"<span>{h}</span>" for h in head)}</div>')
+    parts.extend(_row_html(row) for row in shown)
+    if len(rows) > len(shown):
+        parts.append(
+            f'<p class="cwr-muted">{len(shown)} of {len(rows)} scenarios shown; to_dataframe() has them all.</p>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
