@@ -1,210 +1,50 @@
-"""The async WebSocket client over the protocol layer, with blocking calls on the IO thread.
+"""The client: ``ConvoClient`` and its ways of asking, over one receive loop.
 
 One connection per prompt: send the interact object, read events until the server closes.
 A close with 1000 completes the reply; anything else fails it, keeping the partial text.
 Every way of calling (``ask``, ``ask_async``, ``start``, ``ask_many``, ``stream`` and the
-widget) goes through one receive loop, ``ConvoClient.exchange``, which never lets an
-exception out of a reply: it ends ``failed`` with the text so far and says what happened.
+widget) goes through ``ConvoClient.exchange``, which never lets an exception out of a
+reply: it ends ``failed`` with the text so far and says what happened, in words
+(``_failures``). The connection itself is ``_connection``, addresses ``_urls`` and retry
+timing ``_retry``; their public names are importable from here too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
-import ipaddress
-import json
 import logging
 import math
 import os
-import random
-import re
 import threading
-import time
 import unicodedata
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
-
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import (
-    ConnectionClosed,
-    InvalidHandshake,
-    InvalidProxy,
-    InvalidProxyStatus,
-    InvalidStatus,
-    InvalidURI,
-    ProxyError,
-)
-from websockets.uri import parse_uri
 
 from . import _io
-from .errors import ConfigurationError, ConvoError, InsecureURLError, StreamError
-from .protocol import Event, build_interact, parse_frame, region_info, validate_request
-from .reply import Reply, ReplyBuilder, Status
+from ._connection import Attempt, EventCallback, Outcome, Transport
+from ._failures import KEPT, callback_failure, unexpected_failure
+from ._retry import retry_delay, retry_note
+from ._urls import check_url, is_loopback, redact, safe_url
+from .errors import ConfigurationError, ConvoError, StreamError
+from .protocol import Event, build_interact, region_info, validate_request
+from .reply import Reply, ReplyBuilder
 
 __all__ = ["ConvoClient", "PendingReply", "check_url", "is_loopback", "redact", "retry_delay", "safe_url"]
 
 log = logging.getLogger("convowidget.client")
 
-# websockets logs handshake headers (the token) and frames (owner id, e-mail) at DEBUG.
-# Its connections get this logger, held at INFO whatever the root logger's level is.
-_wire_logger = logging.getLogger("convowidget.websockets")
-_wire_logger.setLevel(logging.INFO)
-_wire_logger.addFilter(lambda record: record.levelno > logging.DEBUG)
-
-EventCallback = Callable[[Event, ReplyBuilder], None]
 StartCallback = Callable[[ReplyBuilder], None]
 
 DEFAULT_MAX_REPLY_SIZE = 32 * 2**20
 REMEMBERED_CONVERSATIONS = 64  # conversations whose last turns are kept for sharing
-RETRY_STATUSES = (429, 503)  # handshake refusals that mean "not now", never "no"
-RETRY_AFTER_CAP = 60.0  # seconds: the longest a server's Retry-After makes us wait
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 30.0
-CLOSE_TIMEOUT = 2.0  # seconds to wait for the server to answer our close frame
-# Frames websockets decompresses ahead of the reader; its default (16) lets a compressed
-# stream hold 16 x max_size in memory before max_reply_size can see it.
-RECEIVE_QUEUE = 4
 
 
 def _env(value: Any, name: str) -> Any:
     return value if value is not None else (os.environ.get(name) or None)
-
-
-# ---------------------------------------------------------------------------- addresses
-
-
-def is_loopback(host: str | None) -> bool:
-    """True for localhost, 127.0.0.0/8 and ::1."""
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def safe_url(url: str) -> str:
-    """The URL without user info, query or fragment, fit for messages and reprs; never raises."""
-    try:
-        parts = urlsplit(url)
-        port = f":{parts.port}" if parts.port else ""
-    except (ValueError, TypeError):
-        return "(an address that is not valid)"
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
-_DELIMITERS = re.compile(r"[:/@?#&=;,+\s]+")
-
-
-def _secret_parts(url: str) -> set[str]:
-    """Every piece of ``url`` that may be secret (user info, query, fragment), however it is split.
-
-    A password holding ``/``, ``?`` or ``#`` is split differently by different parsers, so
-    the pieces of each reading are all collected, whole and word by word, raw and decoded.
-    """
-    rest = url.partition("://")[2] or url
-    pieces: set[str] = set()
-    if "@" in rest:
-        pieces.add(rest.rpartition("@")[0])  # everything before the last '@' may be user info
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    if "@" in authority:
-        pieces.add(authority.rpartition("@")[0])
-    for mark in "?#":
-        if mark in rest:
-            pieces.add(rest.partition(mark)[2])
-    try:
-        parts = urlsplit(url)
-        pieces.update(p for p in (parts.username, parts.password, parts.query, parts.fragment) if p)
-    except ValueError:
-        pass
-    found: set[str] = set()
-    for piece in pieces:
-        for form in (piece, unquote(piece)):
-            found.add(form)
-            found.update(_DELIMITERS.split(form))
-    return {piece for piece in found if len(piece) >= 2}
-
-
-def redact(text: str, url: str) -> str:
-    """``text`` without ``url`` or any secret part of it (user info, query string, fragment).
-
-    Library messages quote the address they were given (websockets' ``InvalidURI``,
-    urllib's port errors), so every error the client builds passes through here.
-    """
-    if not text or not isinstance(url, str) or not url:
-        return text
-    safe = safe_url(url)
-    text = text.replace(url, safe)
-    keep = set(_DELIMITERS.split(safe))
-    for piece in sorted(_secret_parts(url) - keep, key=len, reverse=True):
-        if len(piece) >= 4:
-            text = text.replace(piece, "***")
-        else:  # a short piece only as a word of its own, so other words keep their letters
-            text = re.sub(rf"(?<![0-9A-Za-z]){re.escape(piece)}(?![0-9A-Za-z])", "***", text)
-    return text
-
-
-_ENCODE_HINT = "; a user name or password holding / ? # or @ must percent-encode them (%2F %3F %23 %40)"
-
-
-def check_url(url: object, *, allow_insecure: bool = False) -> str:
-    """Refuse anything but ``wss://``, or ``ws://`` to this machine, and any address that
-    parsers could read in two ways. Messages never quote the address's secret parts."""
-    if not isinstance(url, str):
-        raise ConfigurationError(f"url: expected a string, got {type(url).__name__}")
-    try:
-        return _check_url(url, allow_insecure)
-    except ConfigurationError as exc:
-        raise type(exc)(redact(str(exc), url)) from None
-
-
-def _check_url(url: str, allow_insecure: bool) -> str:
-    for position, char in enumerate(url):
-        if char.isspace() or unicodedata.category(char).startswith("C"):
-            raise ConfigurationError(
-                f"url: holds a space or control character at position {position}; "
-                "remove it (or percent-encode a space as %20)"
-            )
-    scheme, _, rest = url.partition("://")
-    if scheme.lower() not in ("ws", "wss") or not rest:
-        raise ConfigurationError(
-            "url: not a WebSocket address; it must start with wss:// (or ws:// for a server on this machine)"
-        )
-    hint = _ENCODE_HINT if "@" in url else ""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError:
-        raise ConfigurationError(f"url: not a valid address: the port is not a number from 0 to 65535{hint}") from None
-    if not parts.hostname:
-        raise ConfigurationError(f"url: not a valid address: no host name{hint}")
-    if "@" in url[len(parts.scheme) + 3 + len(parts.netloc) :]:
-        raise ConfigurationError(f"url: '@' after the host name is ambiguous{_ENCODE_HINT}")
-    if "#" in url:
-        raise ConfigurationError("url: a WebSocket address has no #fragment; remove it")
-    try:
-        parse_uri(url)
-    except InvalidURI as exc:
-        raise ConfigurationError(f"url: not a valid WebSocket address: {exc.msg}") from None
-    except ValueError:  # user info that is not valid percent-encoded UTF-8
-        raise ConfigurationError(f"url: not a valid WebSocket address{hint}") from None
-    if parts.scheme == "ws" and not allow_insecure and not is_loopback(parts.hostname):
-        raise InsecureURLError(
-            f"url: plain ws:// to {parts.hostname} would send your conversation unencrypted; "
-            "use wss://, or pass allow_insecure=True if you really mean it"
-        )
-    return url
 
 
 # ---------------------------------------------------------------------------- option checks
@@ -226,88 +66,7 @@ def _whole(name: str, value: object, *, least: int) -> int:
     return value
 
 
-def _size(size: int) -> str:
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
-        if size % scale == 0:
-            return f"{size // scale} {unit}"
-    return f"{size} bytes"
-
-
-def _describe(exc: BaseException) -> str:
-    """``Type: message`` for any exception, even one whose ``__str__`` raises."""
-    try:
-        detail = str(exc)
-    except Exception:
-        detail = ""
-    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-
-
-def _callback_error(name: str, exc: BaseException) -> str:
-    return f"your {name} callback raised {_describe(exc)}; the reply ended there and the text so far is kept"
-
-
-# ---------------------------------------------------------------------------- retries
-
-
-def _retry_after_seconds(header: str | None) -> float | None:
-    """A ``Retry-After`` value (seconds or an HTTP date) in seconds from now, or None."""
-    if not header:
-        return None
-    header = header.strip()
-    try:
-        seconds = float(header)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(header)
-        except (TypeError, ValueError, IndexError):
-            return None
-        seconds = when.timestamp() - time.time()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def retry_delay(attempt: int, retry_after: str | None = None) -> float:
-    """Seconds to wait before retrying a prompt that was never delivered.
-
-    The server's ``Retry-After`` when it gives one (capped at ``RETRY_AFTER_CAP``), else
-    exponential backoff from ``BACKOFF_BASE``; both with jitter, so a batch that was
-    refused at once does not come back at once.
-    """
-    wanted = _retry_after_seconds(retry_after)
-    if wanted is not None:
-        return min(RETRY_AFTER_CAP, wanted + random.uniform(0, BACKOFF_BASE))
-    return min(BACKOFF_CAP, BACKOFF_BASE * 2.0**attempt) * random.uniform(0.5, 1.0)
-
-
-# ---------------------------------------------------------------------------- one reply
-
-
-def _describe_close(exc: ConnectionClosed) -> str:
-    if exc.rcvd is not None:
-        reason = f" ({exc.rcvd.reason})" if exc.rcvd.reason else ""
-        return f"the server closed the connection with code {exc.rcvd.code}{reason} before finishing"
-    if exc.sent is not None and exc.sent.code == 1009:
-        return "a frame from the server was larger than max_size; raise ConvoClient(max_size=...)"
-    return "the connection dropped without a close frame (1006); the network or the server failed"
-
-
-class _NoRedirects(connect):
-    """websockets' ``connect`` that treats every redirect as the refusal it reports."""
-
-    def process_redirect(self, exc: Exception) -> Exception | str:
-        return exc
-
-
-@dataclass
-class _Attempt:
-    """One connection attempt, shared by the task receiving it and the exchange watching it."""
-
-    last_activity: float  # loop time of the last sign of life, for idle_timeout
-    delivered: bool = False  # the request may have reached the server: never send it again
-    received: int = 0  # frame bytes after decompression, for max_reply_size
-    close_code: int = 1000
-    close_reason: str = ""
-    retryable: bool = False
-    retry_after: str | None = None
+# ---------------------------------------------------------------------------- the client
 
 
 class PendingReply:
@@ -322,9 +81,11 @@ class PendingReply:
         _io.call_soon(self._stop_event.set)
 
     def done(self) -> bool:
+        """True once the reply has ended, whatever its status."""
         return self.future.done()
 
     def result(self, timeout: float | None = None) -> Reply:
+        """The finished Reply, waiting up to ``timeout`` seconds (None: as long as it takes)."""
         return self.future.result(timeout)
 
 
@@ -454,167 +215,20 @@ class ConvoClient:
     def _redact(self, text: str | None) -> str | None:
         return None if text is None else redact(text, self.url)
 
-    # ------------------------------------------------------------------ transport
+    # ------------------------------------------------------------------ one reply
 
-    def _connect_options(self) -> dict[str, Any]:
-        """Keyword arguments for websockets' ``connect``: loopback never goes through a proxy;
-        remote addresses keep websockets' default (``proxy=True``: the environment's proxy)."""
-        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
-        return {
-            "additional_headers": headers,
-            "open_timeout": self.open_timeout,
-            "close_timeout": CLOSE_TIMEOUT,
-            "max_size": self.max_size,
-            "max_queue": RECEIVE_QUEUE,
-            "compression": self.compression,
-            "logger": _wire_logger,
-            "user_agent_header": "convowidget",
-            "proxy": None if is_loopback(urlsplit(self.url).hostname) else True,
-        }
-
-    async def _open(self) -> ClientConnection:
-        return await _NoRedirects(self.url, **self._connect_options())
-
-    def _open_error(self, exc: BaseException, attempt: _Attempt) -> str:
-        where = safe_url(self.url)
-        if isinstance(exc, InvalidStatus):
-            code = exc.response.status_code
-            if 300 <= code < 400:
-                location = exc.response.headers.get("Location")
-                try:
-                    target = safe_url(urljoin(self.url, location)) if location else "nowhere (no Location header)"
-                except ValueError:
-                    target = "an address that is not valid"
-                return (
-                    f"{where} answered with an HTTP {code} redirect to {target}; "
-                    "convowidget does not follow redirects: use the final address as url="
-                )
-            if code in RETRY_STATUSES:
-                attempt.retryable = True
-                attempt.retry_after = exc.response.headers.get("Retry-After")
-                wait = f" (Retry-After: {attempt.retry_after})" if attempt.retry_after else ""
-                return f"{where} refused the connection with HTTP {code}{wait}; the server is busy, try again later"
-            hint = "check the token (CONVOCORE_TOKEN)" if code in (401, 403) else "check the url and agent id"
-            return f"{where} refused the connection with HTTP {code}; {hint}"
-        if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-            attempt.retryable = True
-            return f"no answer from {where} within open_timeout={self.open_timeout:g} s"
-        if isinstance(exc, ProxyError):
-            reason = (
-                f"it answered HTTP {exc.response.status_code}" if isinstance(exc, InvalidProxyStatus) else "it failed"
-            )
-            return f"could not connect to {where} through the proxy set in the environment (https_proxy): {reason}"
-        if isinstance(exc, InvalidProxy):  # its text quotes the proxy address, credentials included
-            return f"the proxy set in the environment (https_proxy) is not usable: {exc.msg}"
-        if isinstance(exc, ConnectionRefusedError):
-            attempt.retryable = True
-            return f"could not connect to {where}: connection refused; is the server running?"
-        if isinstance(exc, (OSError, InvalidHandshake, InvalidURI)):
-            return f"could not connect to {where}: {_describe(exc)}"
-        return f"could not connect to {where}: unexpected {_describe(exc)}"
-
-    async def _close(self, ws: ClientConnection, attempt: _Attempt) -> None:
-        """Close with ``attempt.close_code``, discarding frames still queued: websockets stops
-        reading while its queue is full, and would not see the server's answering close
-        frame until ``CLOSE_TIMEOUT``."""
-        closing = asyncio.ensure_future(ws.close(attempt.close_code, attempt.close_reason))
-        with contextlib.suppress(Exception):  # ConnectionClosed once the handshake is over
-            while not closing.done():
-                await ws.recv(decode=False)
-        with contextlib.suppress(Exception):  # already closed or broken: nothing left to tell the server
-            await closing
-
-    async def _attempt(
-        self, request: dict[str, Any], builder: ReplyBuilder, on_event: EventCallback | None, attempt: _Attempt
-    ) -> tuple[Status, str | None]:
-        """Connect, send, and fold frames into ``builder`` until the server closes.
-
-        Raises only CancelledError (the exchange ending it early), and always closes the
-        connection from our side with ``attempt.close_code``.
-        """
-        loop = asyncio.get_running_loop()
-        try:
-            ws = await self._open()
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # every way of failing to open is a failed reply
-            return "failed", self._open_error(exc, attempt)
-        try:
-            attempt.last_activity = loop.time()
-            payload = json.dumps(request, ensure_ascii=False)
-            attempt.delivered = True  # from here on this prompt is never sent again
-            await ws.send(payload)
-            while True:
-                frame = await ws.recv(decode=False)
-                attempt.last_activity = loop.time()
-                attempt.received += len(frame)
-                if attempt.received > self.max_reply_size:
-                    attempt.close_code, attempt.close_reason = 1009, "reply passed max_reply_size"
-                    return "failed", (
-                        f"the reply passed max_reply_size={_size(self.max_reply_size)}; "
-                        "raise ConvoClient(max_reply_size=...) if you expect replies this large"
-                    )
-                event = builder.feed(parse_frame(frame))
-                if on_event is not None:
-                    try:
-                        on_event(event, builder)
-                    except BaseException as exc:  # user code, even sys.exit(), ends only this reply
-                        return "failed", _callback_error("on_event", exc)
-        except ConnectionClosed as exc:
-            if exc.rcvd is not None and exc.rcvd.code == 1000:
-                return "complete", None
-            return "failed", _describe_close(exc)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:
-            attempt.close_code, attempt.close_reason = 1011, "client error"
-            return "failed", f"unexpected error while receiving the reply: {_describe(exc)}; the text so far is kept"
-        finally:
-            await self._close(ws, attempt)
-
-    async def _watch(
-        self,
-        receiving: Coroutine[Any, Any, tuple[Status, str | None]],
-        attempt: _Attempt,
-        stop_event: asyncio.Event,
-        deadline: float,
-    ) -> tuple[Status, str | None]:
-        """Run one attempt; end it (closing with 1000) on stop, idle silence or the deadline."""
-        loop = asyncio.get_running_loop()
-        receiver = asyncio.ensure_future(receiving)
-        stopper = asyncio.ensure_future(stop_event.wait())
-        outcome: tuple[Status, str] | None = None
-        try:
-            while not receiver.done():
-                now, idle_at = loop.time(), attempt.last_activity + self.idle_timeout
-                outcome = self._ended_early(stop_event.is_set(), now >= deadline, now >= idle_at)
-                if outcome is not None:
-                    break
-                # The idle deadline moves earlier once connected: never sleep past one idle period.
-                wake = min(idle_at - now, deadline - now, self.idle_timeout)
-                await asyncio.wait({receiver, stopper}, timeout=wake, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:  # the caller gave up: tell the server we are going away
-            attempt.close_code, attempt.close_reason = 1001, "client going away"
-            receiver.cancel()
-            await asyncio.wait({receiver})
-            raise
-        finally:
-            stopper.cancel()
-        if outcome is not None:
-            receiver.cancel()
-            await asyncio.wait({receiver})
-            return outcome
-        return receiver.result()
-
-    def _ended_early(self, stopped: bool, late: bool, idle: bool) -> tuple[Status, str] | None:
-        kept = "the text so far is kept"
-        if stopped:
-            return "stopped", f"stopped before the reply finished; {kept}"
-        if late:
-            return "failed", f"the reply took longer than timeout={self.timeout:g} s; {kept}"
-        if idle:
-            return "failed", f"no data from the server for {self.idle_timeout:g} s (idle_timeout); {kept}"
-        return None
+    def _transport(self) -> Transport:
+        """This client's settings for one reply's connection (read at each reply)."""
+        return Transport(
+            url=self.url,
+            token=self._token,
+            open_timeout=self.open_timeout,
+            idle_timeout=self.idle_timeout,
+            timeout=self.timeout,
+            max_size=self.max_size,
+            max_reply_size=self.max_reply_size,
+            compression=self.compression,
+        )
 
     async def _backoff(self, delay: float, stop_event: asyncio.Event) -> None:
         """Wait ``delay`` seconds before a retry, or until stopped (tests replace this)."""
@@ -629,24 +243,24 @@ class ConvoClient:
         on_start: StartCallback | None,
         stop_event: asyncio.Event,
         retries: int,
-    ) -> tuple[Status, str | None]:
+    ) -> Outcome:
+        """Deliver ``request`` at most once, retrying while it surely never reached the server."""
         loop = asyncio.get_running_loop()
-        deadline = math.inf if self.timeout is None else loop.time() + self.timeout
+        transport = self._transport()
+        deadline = math.inf if transport.timeout is None else loop.time() + transport.timeout
         if on_start is not None:
             try:
                 on_start(builder)
             except BaseException as exc:
-                return "failed", _callback_error("on_start", exc)
+                return "failed", callback_failure("on_start", exc)
         tries = 0
         while True:
-            attempt = _Attempt(last_activity=loop.time() + self.open_timeout)
-            status, error = await self._watch(
-                self._attempt(request, builder, on_event, attempt), attempt, stop_event, deadline
+            attempt = Attempt(last_activity=loop.time() + transport.open_timeout)
+            status, error = await transport.watch(
+                transport.receive(request, builder, on_event, attempt), attempt, stop_event, deadline
             )
             if status != "failed" or attempt.delivered or not attempt.retryable or tries >= retries:
-                if tries and status == "failed":
-                    error = f"{error} (after {tries} {'retry' if tries == 1 else 'retries'})"
-                return status, error
+                return status, retry_note(error, tries) if status == "failed" else error
             delay = min(retry_delay(tries, attempt.retry_after), max(0.0, deadline - loop.time()))
             tries += 1
             log.info("retrying a prompt in %.1f s (retry %d of %d): %s", delay, tries, retries, self._redact(error))
@@ -685,9 +299,9 @@ class ConvoClient:
         except asyncio.CancelledError:
             raise
         except KeyboardInterrupt:  # a real interrupt landing on this loop's thread
-            status, error = "stopped", "stopped by KeyboardInterrupt; the text so far is kept"
+            status, error = "stopped", f"stopped by KeyboardInterrupt; {KEPT}"
         except BaseException as exc:  # nothing escapes a reply
-            status, error = "failed", f"unexpected error: {_describe(exc)}; the text so far is kept"
+            status, error = "failed", unexpected_failure(exc, receiving=False)
         reply = builder.finish(status, self._redact(error))
         self._remember(reply)
         return reply

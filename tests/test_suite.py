@@ -405,8 +405,8 @@ def test_timing_and_status_expectations_against_a_slow_and_a_broken_agent():
         result = quiet(ConvoClient(url=server.url, agent_id="a"), broken)
     first = result.scenarios[0].failures
     assert first == [
-        "turn 1: expected the reply to be complete; it failed: the server closed the connection with code 1011 "
-        "(injected fault) before finishing"
+        "turn 1: expected the reply to be complete; it failed: the server had an internal error and ended the "
+        'reply: "injected fault". Try again later. (close code 1011)'
     ]
     assert result.scenarios[1].status == "passed"
 
