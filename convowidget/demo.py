@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -148,8 +148,18 @@ def _ui_turn() -> dict[str, Any]:
     }
 
 
-def demo_agent(request: Any) -> Iterator[str | dict[str, Any]]:
-    """Answer one prompt; yields text chunks (markdown) and whole events."""
+async def demo_agent(request: Any) -> AsyncIterator[str | dict[str, Any]]:
+    """Answer one prompt; yields text chunks (markdown) and whole events.
+
+    Native async, so thousands of conversations cost no worker thread: its work is a
+    quick search of the bundled sections, done on the event loop.
+    """
+    for item in _answer(request):
+        yield item
+
+
+def _answer(request: Any) -> Iterator[str | dict[str, Any]]:
+    """The demo's answer as a plain generator; ``demo_agent`` streams it."""
     prompt: str = request.prompt
     yield {"type": "debug", "agent": "demo", "step": "received", "chars": len(prompt)}
     if prompt.strip().lower() == "start":

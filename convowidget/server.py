@@ -3,21 +3,27 @@
 It speaks the interact protocol on ``ws://127.0.0.1:PORT/interact`` using the same
 protocol module as the client. ``serve()`` gives a server that works both as
 ``with serve() as server:`` (on its own thread) and ``async with serve() as server:``.
+It refuses web pages (handshakes carrying an ``Origin`` header) unless told otherwise,
+so a page open in a browser cannot talk to the agent behind the user's back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import http
 import inspect
+import ipaddress
 import json
 import logging
+import math
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections import OrderedDict, deque
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.asyncio.server import serve as ws_serve
@@ -27,7 +33,7 @@ from websockets.http11 import Request, Response
 from .demo import LABEL as DEMO_LABEL
 from .demo import demo_agent, split_chunks
 from .errors import ConfigurationError
-from .protocol import ChunkEvent, Event, encode_event, validate_request
+from .protocol import ChunkEvent, Event, MetadataEvent, encode_event, has_lone_surrogate, loads, validate_request
 from .turns import parse_snapshot, turn_text
 
 __all__ = ["AgentRequest", "EmbeddedServer", "Faults", "serve"]
@@ -55,7 +61,10 @@ class AgentRequest:
 class Faults:
     """Misbehaviour on purpose. Counts are chunks sent before the fault strikes.
 
-    ``times`` limits the faults to the first N connections; after that the server behaves.
+    ``refuse_status`` refuses the WebSocket handshake itself with that HTTP status (429,
+    503...), with a ``Retry-After`` header of ``retry_after`` seconds (rounded up) when
+    given. ``times`` limits the faults to the first N connections; after that the server
+    behaves.
     """
 
     drop_after: int | None = None
@@ -66,6 +75,63 @@ class Faults:
     stall_after: int | None = None
     chunk_delay: float | None = None
     times: int | None = None
+    refuse_status: int | None = None
+    retry_after: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.times is not None and (not _is_int(self.times) or self.times < 0):
+            raise ConfigurationError(f"Faults(times=): expected a whole number >= 0, got {self.times!r}")
+        if self.refuse_status is not None:
+            if not _is_int(self.refuse_status) or not 400 <= self.refuse_status <= 599:
+                raise ConfigurationError(
+                    f"Faults(refuse_status=): expected an HTTP error status 400-599, got {self.refuse_status!r}"
+                )
+            try:
+                http.HTTPStatus(self.refuse_status)
+            except ValueError:
+                raise ConfigurationError(
+                    f"Faults(refuse_status=): {self.refuse_status} is not a standard HTTP status"
+                ) from None
+        if self.retry_after is not None:
+            if self.refuse_status is None:
+                raise ConfigurationError("Faults(retry_after=): only means something with refuse_status=")
+            if not _is_number(self.retry_after) or not math.isfinite(self.retry_after) or self.retry_after < 0:
+                raise ConfigurationError(
+                    f"Faults(retry_after=): expected a number of seconds >= 0, got {self.retry_after!r}"
+                )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise ConfigurationError(f"{name}: expected a whole number > 0, got {value!r}")
+
+
+def _origins(value: object) -> frozenset[str]:
+    """``allowed_origins`` checked: a tuple (or list, set) of exact origins like ``http://localhost:8888``."""
+    if isinstance(value, str) or not isinstance(value, (tuple, list, set, frozenset)):
+        raise ConfigurationError(
+            f"allowed_origins: expected a tuple of origins such as ('http://localhost:8888',), "
+            f"got {type(value).__name__}"
+        )
+    for origin in value:
+        if not isinstance(origin, str):
+            raise ConfigurationError(f"allowed_origins: each origin must be a string, got {type(origin).__name__}")
+        parts = urlsplit(origin)
+        if origin != "null" and (not parts.scheme or not parts.netloc or parts.path or parts.query or parts.fragment):
+            raise ConfigurationError(
+                f"allowed_origins: {origin!r} is not an origin; give scheme://host[:port] exactly as a "
+                "browser sends it, with no path or trailing slash"
+            )
+    return frozenset(value)
 
 
 def _text_turn(who: str, text: str) -> dict[str, Any]:
@@ -78,37 +144,190 @@ def _words(text: str) -> int:
 
 
 def _trim_reason(reason: str) -> str:
-    data = reason.encode("utf-8")[:120]
+    """A close reason fits in 123 bytes of UTF-8: cut to 120, whatever the text holds."""
+    data = reason.encode("utf-8", "replace")[:120]
     return data.decode("utf-8", "ignore")
 
 
-async def _agent_items(agent: Agent, request: AgentRequest) -> AsyncIterator[Any]:
-    """Whatever the agent is (plain, async, generator, async generator), yield its items."""
-    if inspect.isasyncgenfunction(agent):
-        async for item in agent(request):
+def _dumps(data: Any) -> str:
+    """JSON for a frame: text unescaped, unless it holds a lone surrogate (then escaped, still valid UTF-8)."""
+    frame = json.dumps(data, ensure_ascii=False)
+    return json.dumps(data) if has_lone_surrogate(frame) else frame
+
+
+class _History:
+    """One conversation's turns, capped by count and by the size of their JSON; oldest go first."""
+
+    __slots__ = ("_sizes", "size", "turns")
+
+    def __init__(self) -> None:
+        self.turns: deque[dict[str, Any]] = deque()
+        self._sizes: deque[int] = deque()
+        self.size = 2  # len(json.dumps(list(self.turns))): "[]", each turn, ", " between turns
+
+    def append(self, turn: dict[str, Any], max_turns: int, max_bytes: int) -> None:
+        size = len(json.dumps(turn))  # ASCII JSON: bounds the UTF-8 JSON of the turns from above
+        self.size += size + (2 if self.turns else 0)
+        self.turns.append(turn)
+        self._sizes.append(size)
+        while self.turns and (len(self.turns) > max_turns or self.size > max_bytes):
+            self.turns.popleft()
+            self.size -= self._sizes.popleft() + (2 if self.turns else 0)
+
+
+# ---------------------------------------------------------------------------- agents
+
+
+class _End:
+    """Marks the end of what a worker thread handed over (see ``_ThreadedIterator``)."""
+
+
+_BATCH_END, _EXHAUSTED = _End(), _End()
+
+
+class _ThreadedIterator:
+    """A sync iterator run on a worker thread, with no thread hop per item.
+
+    A worker calls ``next()`` up to ``batch`` times, handing each item to the loop as soon
+    as it exists (a slow agent still streams, and never blocks the loop), then gives its
+    thread back; the next batch starts once the loop has taken those items. When the
+    reader stops early (the client left), the iterator is closed on a worker thread.
+    """
+
+    def __init__(self, iterator: Iterator[Any], batch: int = 64) -> None:
+        self._iterator = iterator
+        self._batch = batch
+        self._loop = asyncio.get_running_loop()
+        self._items: asyncio.Queue[Any] = asyncio.Queue()
+        self._lock = threading.Lock()
+        self._working = False
+        self._stopping = False
+        self._finished = False
+
+    def _hand_over(self, item: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is reading
+            self._loop.call_soon_threadsafe(self._items.put_nowait, item)
+
+    def _work(self) -> None:
+        """On a worker thread: one batch of ``next()`` calls."""
+        end: Any = _BATCH_END
+        try:
+            for _ in range(self._batch):
+                if self._stopping:
+                    break
+                try:
+                    item = next(self._iterator)
+                except StopIteration:
+                    end = _EXHAUSTED
+                    break
+                except BaseException as exc:  # raised on the loop by the reader, SystemExit included
+                    end = exc
+                    break
+                self._hand_over(item)
+        finally:
+            with self._lock:
+                self._working = False
+                self._finished = end is not _BATCH_END
+                stop = self._stopping
+            if stop and not self._finished:
+                self._close()
+            else:
+                self._hand_over(end)
+
+    def _close(self) -> None:
+        close = getattr(self._iterator, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception:
+                log.warning("a sync agent failed while being closed", exc_info=True)
+
+    async def items(self) -> AsyncIterator[Any]:
+        """The iterator's items, read on the loop."""
+        try:
+            while True:
+                with self._lock:
+                    self._working = True
+                self._loop.run_in_executor(None, self._work)
+                while (item := await self._items.get()) is not _BATCH_END:
+                    if item is _EXHAUSTED:
+                        return
+                    if isinstance(item, BaseException):
+                        raise item
+                    yield item
+        finally:
+            with self._lock:
+                self._stopping = True
+                idle = not self._working and not self._finished
+            if idle:
+                self._loop.run_in_executor(None, self._close)
+
+
+async def _agent_items(agent: Agent, request: AgentRequest) -> AsyncGenerator[Any, None]:
+    """Whatever the agent is (plain, async, generator, async generator), yield its items.
+
+    Sync code runs on worker threads so a slow agent never blocks other conversations.
+    However this generator ends (the client left, too), the agent's own iterator is closed.
+    """
+    items = await _agent_iterator(agent, request)
+    try:
+        async for item in items:
             yield item
-        return
-    if inspect.iscoroutinefunction(agent):
+    finally:
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+async def _agent_iterator(agent: Agent, request: AgentRequest) -> AsyncIterator[Any]:
+    if inspect.isasyncgenfunction(agent):
+        return agent(request)  # type: ignore[no-any-return]
+    if inspect.isgeneratorfunction(agent):
+        result: Any = agent(request)  # making a generator runs none of its code
+    elif inspect.iscoroutinefunction(agent):
         result = await agent(request)
     else:
-        result = await asyncio.to_thread(agent, request)  # a slow agent must not block others
+        result = await asyncio.to_thread(agent, request)
     if inspect.isawaitable(result):
         result = await result
-    if isinstance(result, (str, dict, ChunkEvent)) or result is None:
-        if isinstance(result, str):
-            for piece in split_chunks(result):
-                yield piece
-        elif result is not None:
-            yield result
-        return
+    if isinstance(result, str):
+        return _async_items(split_chunks(result))
+    if isinstance(result, (dict, ChunkEvent, MetadataEvent)) or result is None:
+        return _async_items([] if result is None else [result])
     if hasattr(result, "__aiter__"):
-        async for item in result:
-            yield item
-        return
-    iterator = iter(result)
-    done = object()
-    while (item := await asyncio.to_thread(next, iterator, done)) is not done:
+        return result.__aiter__()  # type: ignore[no-any-return]
+    return _ThreadedIterator(iter(result)).items()
+
+
+async def _async_items(items: Iterable[Any]) -> AsyncIterator[Any]:
+    """Items already at hand (a plain agent's answer), as an async iterator."""
+    for item in items:
         yield item
+
+
+class _Reply:
+    """What one answer has sent so far: chunk count, plain text, the last snapshot, metadata to send."""
+
+    __slots__ = ("chunks", "metadata", "plain", "snapshot")
+
+    def __init__(self) -> None:
+        self.chunks = 0
+        self.plain: list[str] = []
+        self.snapshot = ""
+        self.metadata: dict[str, Any] = {}
+
+    def add(self, text: str, ui_engine: bool) -> None:
+        if ui_engine:
+            self.snapshot = text
+        else:
+            self.plain.append(text)
+        self.chunks += 1
+
+    def text(self) -> str:
+        text = "".join(self.plain)
+        if self.snapshot:
+            text = (text + "\n\n" if text else "") + turn_text(parse_snapshot(self.snapshot) or {})
+        return text
 
 
 class EmbeddedServer:
@@ -125,9 +344,17 @@ class EmbeddedServer:
         max_size: int = 2**20,
         request_timeout: float = 30.0,
         label: str | None = None,
+        allowed_origins: tuple[str, ...] | list[str] | set[str] | frozenset[str] = (),
+        backlog: int = 2048,
+        max_history_turns: int = 200,
+        max_history_bytes: int = 2**20,
     ) -> None:
         if agent is not None and not callable(agent):
             raise ConfigurationError(f"agent: expected a function, got {type(agent).__name__}")
+        if not isinstance(host, str):
+            raise ConfigurationError(f"host: expected a string such as '127.0.0.1', got {type(host).__name__}")
+        if faults is not None and not isinstance(faults, Faults):
+            raise ConfigurationError(f"faults: expected Faults(...), got {type(faults).__name__}")
         self.agent: Agent = agent or demo_agent
         self.label = label or (DEMO_LABEL if agent is None else "Custom agent (embedded server)")
         self.host = host
@@ -136,19 +363,25 @@ class EmbeddedServer:
         self.faults = faults
         self.max_size = max_size
         self.request_timeout = request_timeout
+        self.allowed_origins = _origins(allowed_origins)
+        self.backlog = _positive_int("backlog", backlog)
+        self.max_history_turns = _positive_int("max_history_turns", max_history_turns)
+        self.max_history_bytes = _positive_int("max_history_bytes", max_history_bytes)
         self._model_name = "convowidget-demo" if agent is None else "custom"
         self.max_conversations = 1000
-        self.conversations: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+        self.conversations: OrderedDict[str, _History] = OrderedDict()
         self.connections = 0
         self._server: Server | None = None
+        self._url_host = host
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def url(self) -> str:
+        """Where clients connect; for a wildcard host (``0.0.0.0``, ``::``) the loopback address."""
         if self._server is None:
             raise RuntimeError("the server is not running; use `with serve() as server:`")
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        host = f"[{self._url_host}]" if ":" in self._url_host else self._url_host
         return f"ws://{host}:{self.port}/interact"
 
     def __repr__(self) -> str:
@@ -157,9 +390,28 @@ class EmbeddedServer:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def _refuse_other_paths(self, connection: ServerConnection, request: Request) -> Response | None:
+    def _check_handshake(self, connection: ServerConnection, request: Request) -> Response | None:
+        """Refuse other paths (404), web pages (403) and, on purpose, ``Faults.refuse_status``."""
         if request.path.split("?")[0] != "/interact":
             return connection.respond(404, "convowidget's embedded server answers on /interact only\n")
+        origins = request.headers.get_all("Origin")
+        if origins and not all(origin in self.allowed_origins for origin in origins):
+            shown = _trim_reason(origins[0])[:80]
+            log.warning("refused a connection from the web page at %r: its origin is not in allowed_origins", shown)
+            return connection.respond(
+                403,
+                f"Forbidden: this server does not accept connections from web pages (Origin {shown}); "
+                "allow one with serve(allowed_origins=(...,))\n",
+            )
+        faults = self.faults
+        if faults is not None and faults.refuse_status is not None and faults.times != 0:
+            if faults.times is not None:
+                self.faults = replace(faults, times=faults.times - 1)
+            status = http.HTTPStatus(faults.refuse_status)
+            response = connection.respond(status, f"{status.value} {status.phrase} (injected fault)\n")
+            if faults.retry_after is not None:
+                response.headers["Retry-After"] = str(math.ceil(faults.retry_after))
+            return response
         return None
 
     async def start_async(self) -> EmbeddedServer:
@@ -169,12 +421,40 @@ class EmbeddedServer:
             self.host,
             self.port,
             max_size=self.max_size,
-            process_request=self._refuse_other_paths,
+            process_request=self._check_handshake,
             logger=_wire_logger,
             server_header="convowidget",
+            backlog=self.backlog,
         )
+        addresses = [sock.getsockname()[0] for sock in self._server.sockets]
         self.port = self._server.sockets[0].getsockname()[1]
+        self._url_host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(addresses[0], addresses[0])
+        self._warn_if_reachable(addresses)
         return self
+
+    def _warn_if_reachable(self, addresses: list[str]) -> None:
+        exposed = [a for a in addresses if not ipaddress.ip_address(a.split("%")[0]).is_loopback]
+        if not exposed:
+            return
+        who = "the demo agent" if self.agent is demo_agent else "your agent"
+        if any(ipaddress.ip_address(a.split("%")[0]).is_unspecified for a in exposed):
+            log.warning(
+                "the embedded server listens on every network interface (host=%r): %s is reachable from "
+                "other machines over plain ws://, unencrypted and with no authentication. server.url is %s "
+                "for this machine; use host='127.0.0.1' unless other machines must connect.",
+                self.host,
+                who,
+                self.url,
+            )
+        else:
+            log.warning(
+                "the embedded server listens on %s: %s is reachable from other machines over plain ws://, "
+                "unencrypted and with no authentication. Clients need allow_insecure=True to use %s; "
+                "use host='127.0.0.1' unless other machines must connect.",
+                ", ".join(exposed),
+                who,
+                self.url,
+            )
 
     async def stop_async(self) -> None:
         if self._server is not None:
@@ -241,15 +521,20 @@ class EmbeddedServer:
     # ------------------------------------------------------------------ one connection
 
     async def _read_request(self, ws: ServerConnection) -> dict[str, Any] | None:
+        """The interact object, or None after closing with 1007 / 1008 and a reason (never 1011)."""
         try:
             frame = await asyncio.wait_for(ws.recv(), self.request_timeout)
         except asyncio.TimeoutError:
             await ws.close(1008, f"no interact object within {self.request_timeout:g} s")
             return None
         try:
-            data = json.loads(frame)
-        except (ValueError, UnicodeDecodeError):
-            await ws.close(1007, "the interact object is not JSON")
+            data = loads(frame)
+        except ValueError as exc:  # not JSON or not UTF-8 (1007); too deep, NaN, huge numbers (1008)
+            reason = str(exc)
+            if reason.startswith("not JSON"):
+                await ws.close(1007, _trim_reason(f"the interact object is {reason}"))
+            else:
+                await ws.close(1008, _trim_reason(f"invalid interact object: {reason}"))
             return None
         try:
             return validate_request(data)
@@ -283,71 +568,84 @@ class EmbeddedServer:
         with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
             await answer
 
+    def _history(self, convo_id: str) -> _History:
+        """The conversation's stored turns; the least recently used conversation goes past the limit."""
+        history = self.conversations.get(convo_id)
+        if history is None:
+            history = self.conversations[convo_id] = _History()
+        self.conversations.move_to_end(convo_id)
+        while len(self.conversations) > self.max_conversations:
+            self.conversations.popitem(last=False)
+        return history
+
     async def _answer(self, ws: ServerConnection, request: dict[str, Any], faults: Faults | None) -> None:
         convo_id, prompt = request["convoId"], request["prompt"]
-        history = self.conversations.setdefault(convo_id, [])
-        self.conversations.move_to_end(convo_id)
-        while len(self.conversations) > self.max_conversations:  # forget the oldest, not grow forever
-            self.conversations.popitem(last=False)
-        greeting = prompt.strip().lower() == "start"
-        if not greeting:
-            history.append(_text_turn("human", prompt))
-        agent_request = AgentRequest(prompt, convo_id, request["agentId"], list(history), request)
-        delay = faults.chunk_delay if faults and faults.chunk_delay is not None else self.chunk_delay
-        sent = 0
-        plain: list[str] = []
-        snapshot = ""
+        history = self._history(convo_id)
+        if prompt.strip().lower() != "start":  # the greeting adds no user turn
+            history.append(_text_turn("human", prompt), self.max_history_turns, self.max_history_bytes)
+        agent_request = AgentRequest(prompt, convo_id, request["agentId"], list(history.turns), request)
+        reply = _Reply()
         try:
-            async for item in _agent_items(self.agent, agent_request):
-                event = self._to_frame(item, sent)
-                if event is None:
-                    continue
-                frame, chunk = event
-                if chunk is not None:
-                    if faults is not None and await self._strike(ws, faults, sent):
-                        return
-                    if chunk.ui_engine:
-                        snapshot = chunk.text
-                    else:
-                        plain.append(chunk.text)
-                    sent += 1
-                    if delay:
-                        await asyncio.sleep(delay)
-                await ws.send(frame)
+            async with contextlib.aclosing(_agent_items(self.agent, agent_request)) as items:
+                if not await self._stream(ws, items, reply, faults):
+                    return
         except ConnectionClosed:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # an agent calling sys.exit() ends its reply, not the server
             log.exception("the agent failed on a prompt in conversation %s", convo_id)
             await ws.close(1011, _trim_reason(f"agent error: {type(exc).__name__}: {exc}"))
             return
-        if faults is not None and await self._strike(ws, faults, sent):
+        if faults is not None and await self._strike(ws, faults, reply.chunks):
             return
-        text = "".join(plain)
-        if snapshot:
-            text = (text + "\n\n" if text else "") + turn_text(parse_snapshot(snapshot) or {})
-        history.append(_text_turn("bot", text))
+        text = reply.text()
+        history.append(_text_turn("bot", text), self.max_history_turns, self.max_history_bytes)
         usage = {"inputTokens": _words(prompt), "outputTokens": _words(text), "llmUsed": self._model_name}
-        await ws.send(json.dumps({"type": "metadata", "metadata": usage}))
-        await ws.send(json.dumps({"type": "sync_chat_history", "turns": history}))
+        await ws.send(_dumps({"type": "metadata", "metadata": {**usage, **reply.metadata}}))
+        await ws.send(json.dumps({"type": "sync_chat_history", "turns": list(history.turns)}))
         await ws.close(1000)
 
+    async def _stream(
+        self, ws: ServerConnection, items: AsyncIterator[Any], reply: _Reply, faults: Faults | None
+    ) -> bool:
+        """Send the agent's items as frames, keeping its metadata for the end; False when a fault ended it."""
+        delay = faults.chunk_delay if faults and faults.chunk_delay is not None else self.chunk_delay
+        async for item in items:
+            if isinstance(item, MetadataEvent):
+                reply.metadata.update(item.metadata)
+                continue
+            if isinstance(item, dict) and item.get("type") == "metadata" and isinstance(item.get("metadata"), dict):
+                reply.metadata.update(item["metadata"])
+                continue
+            event = self._to_frame(item, reply.chunks)
+            if event is None:
+                continue
+            frame, chunk = event
+            if chunk is not None:
+                if faults is not None and await self._strike(ws, faults, reply.chunks):
+                    return False
+                reply.add(*chunk)
+                if delay:
+                    await asyncio.sleep(delay)
+            await ws.send(frame)
+        return True
+
     @staticmethod
-    def _to_frame(item: Any, index: int) -> tuple[str, ChunkEvent | None] | None:
+    def _to_frame(item: Any, index: int) -> tuple[str, tuple[str, bool] | None] | None:
+        """The frame for one agent item, and (text, ui_engine) when it is a chunk."""
         if item is None:
             return None
         if isinstance(item, str):
             if not item:
                 return None
-            chunk = ChunkEvent(item, index)
-            return encode_event(chunk), chunk
+            return encode_event(ChunkEvent(item, index)), (item, False)
         if isinstance(item, dict):
             if item.get("type") == "chunk" and isinstance(item.get("chunk"), str):
-                chunk = ChunkEvent(item["chunk"], index, bool(item.get("ui_engine")))
-                return encode_event(chunk), chunk
-            return json.dumps(item, ensure_ascii=False), None
+                # The agent's own fields pass through (a string chunkIndex, a truthy ui_engine).
+                data = item if "chunkIndex" in item else {**item, "chunkIndex": index}
+                return _dumps(data), (item["chunk"], bool(item.get("ui_engine")))
+            return _dumps(item), None
         if isinstance(item, ChunkEvent):
-            chunk = ChunkEvent(item.text, index, item.ui_engine)
-            return encode_event(chunk), chunk
+            return encode_event(ChunkEvent(item.text, index, item.ui_engine)), (item.text, item.ui_engine)
         event: Event = item
         return encode_event(event), None
 
@@ -373,6 +671,10 @@ def serve(agent: Agent | None = None, **options: Any) -> EmbeddedServer:
     """An embedded server for ``with`` (own thread) or ``async with`` (current loop).
 
     ``serve()`` runs the demo agent; ``serve(my_function)`` runs yours. Options:
-    ``host``, ``port`` (0 picks a free one), ``chunk_delay``, ``faults``, ``max_size``.
+    ``host`` (127.0.0.1; anything else is reachable from other machines and logs a
+    warning), ``port`` (0 picks a free one), ``chunk_delay``, ``faults``, ``max_size``,
+    ``request_timeout``, ``allowed_origins`` (web page origins let in; none by default),
+    ``backlog`` (pending connects the listener holds, 2048), ``max_history_turns`` (200)
+    and ``max_history_bytes`` (1 MiB of JSON) per conversation.
     """
     return EmbeddedServer(agent, **options)
