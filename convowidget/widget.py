@@ -2,7 +2,10 @@
 
 Data flows one way: frame -> event -> reply -> trait -> DOM. The client's IO thread
 makes every trait write. While a reply streams only new text is sent (``stream``,
-see ``_streaming``); the finished message goes into ``transcript`` once.
+see ``_streaming``). A finished exchange is appended to ``transcript`` in place and
+sent alone as ``transcript_tail``, so a turn costs the same bytes at turn 1 and turn
+1,000; the front end merges the tail into its copy of ``transcript``, and the whole
+list still reaches late views, a page reload and saved widget state.
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ import asyncio
 import copy
 import json
 import logging
+import math
 import os
 import pathlib
 import threading
 import uuid
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -26,9 +31,9 @@ from . import _io
 from ._streaming import TraitStreamer
 from .client import ConvoClient, safe_url
 from .errors import ConfigurationError, ConvoError
-from .protocol import region_info
-from .reply import Reply
-from .transcript import transcript_markdown
+from .protocol import fix_surrogates, has_lone_surrogate, region_info
+from .reply import Reply, ReplyBuilder
+from .transcript import transcript_html, transcript_markdown, transcript_summary
 from .turns import turn_blocks
 
 __all__ = ["ChatWidget"]
@@ -76,20 +81,25 @@ def _agent_configured(kwargs: dict[str, Any]) -> bool:
     return False
 
 
+def _valid(value: Any) -> Any:
+    """``value`` with every string made encodable as UTF-8 (a lone surrogate becomes U+FFFD).
+
+    Whatever a reply carries, nothing that can fail to encode reaches a trait, so a comm
+    message, the kernel's JSON packer or a saved notebook never chokes on it.
+    """
+    if isinstance(value, str):
+        return fix_surrogates(value) if has_lone_surrogate(value) else value
+    if isinstance(value, dict):
+        return {_valid(k): _valid(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_valid(v) for v in value]
+    return value
+
+
 def _label(client: ConvoClient) -> str:
     if client.url == region_info(client.region).url:
         return f"Convocore agent · {client.region}"
     return f"Agent {client.agent_id} · {safe_url(client.url)}"
-
-
-class SavedTranscript(anywidget.AnyWidget):
-    """An invisible widget: its output carries the transcript as markdown.
-
-    JupyterLab shows this (empty) widget; GitHub and nbviewer, which cannot run
-    widgets, show the markdown beside it instead.
-    """
-
-    _esm = "export default { render({ el }) { el.hidden = true; } };"
 
 
 class ChatWidget(anywidget.AnyWidget):
@@ -107,12 +117,19 @@ class ChatWidget(anywidget.AnyWidget):
     is_demo = traitlets.Bool(False).tag(sync=True)
     status = traitlets.Unicode("idle").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
-    transcript = traitlets.List(traitlets.Dict()).tag(sync=True)
+    # The whole conversation. Appended to in place (traitlets sees no change, nothing is
+    # sent); replaced, and so sent whole, only by clear, new_conversation and retry.
+    transcript = traitlets.List(traitlets.Dict()).tag(sync=True, echo_update=False)
+    # The messages appended last, ``{"seq": n, "entries": [...]}``: what a turn sends.
+    transcript_tail = traitlets.Dict().tag(sync=True)
     pending = traitlets.Dict().tag(sync=True)
     stream = traitlets.Dict().tag(sync=True)
     # Every view gets a fresh proxy of the model, so the front end keys its shared
     # per-panel state (text streamed so far) by this id.
     _panel_id = traitlets.Unicode("").tag(sync=True)
+
+    QUIET_SECONDS = 1.0
+    """Seconds with no reply in flight before the saved copy is refreshed."""
 
     def __init__(
         self,
@@ -123,6 +140,19 @@ class ChatWidget(anywidget.AnyWidget):
         flush_interval: float = 0.05,
         **client_options: Any,
     ) -> None:
+        if client is not None and not isinstance(client, ConvoClient):
+            raise ConfigurationError(f"client: expected a ConvoClient, got {type(client).__name__}")
+        if convo_id is not None and (not isinstance(convo_id, str) or not convo_id.strip()):
+            raise ConfigurationError(f"convo_id: expected a non-empty string, got {convo_id!r}")
+        if agent_label is not None and not isinstance(agent_label, str):
+            raise ConfigurationError(f"agent_label: expected a string, got {type(agent_label).__name__}")
+        if (
+            isinstance(flush_interval, bool)
+            or not isinstance(flush_interval, (int, float))
+            or not math.isfinite(flush_interval)
+            or not 0 < flush_interval <= 5
+        ):
+            raise ConfigurationError(f"flush_interval: expected seconds between 0 and 5, got {flush_interval!r}")
         is_demo = False
         if client is None:
             if not _agent_configured(client_options):
@@ -131,20 +161,22 @@ class ChatWidget(anywidget.AnyWidget):
             client = ConvoClient(**client_options)
         elif client_options:
             raise ConfigurationError("pass either client= or client keywords, not both")
-        if not isinstance(flush_interval, (int, float)) or not 0 < flush_interval <= 5:
-            raise ConfigurationError(f"flush_interval: expected seconds between 0 and 5, got {flush_interval!r}")
         label = agent_label or ("Local demo agent (embedded server)" if is_demo else _label(client))
-        super().__init__(agent_label=label, is_demo=is_demo, _panel_id=uuid.uuid4().hex)
+        super().__init__(agent_label=_valid(label), is_demo=is_demo, _panel_id=uuid.uuid4().hex)
         self.client = client
         self.convo_id = convo_id or client.new_convo_id()
         self.flush_interval = float(flush_interval)
         self._replies: list[Reply] = []
         self._callbacks: list[Callable[[Reply], Any]] = []
         self._ids = 0
+        self._tail_seq = 0
         self._turn_lock: asyncio.Lock | None = None
         self._stop_event: asyncio.Event | None = None
         self._display_id = f"convowidget-{uuid.uuid4().hex}"
-        self._copy_widget: SavedTranscript | None = None
+        self._copy_shown = False
+        self._copy_dirty = False
+        self._copy_lock = threading.Lock()
+        self._copy_timer: asyncio.TimerHandle | None = None
         self.on_msg(self._on_front_end_message)
 
     # ------------------------------------------------------------------ public API
@@ -194,13 +226,21 @@ class ChatWidget(anywidget.AnyWidget):
         _io.call_soon(stop_now)
 
     def new_conversation(self) -> None:
-        """Start a new conversation with the agent and empty the panel; ``replies`` stay."""
-        self.convo_id = self.client.new_convo_id()
+        """Start a new conversation with the agent and empty the panel; ``replies`` stay.
+
+        The turns the client kept to share with this conversation's next reply are let go.
+        """
+        old, self.convo_id = self.convo_id, self.client.new_convo_id()
+        _io.call_soon(self.client.forget, old)
         _io.call_soon(self._reset_panel)
 
     def clear(self) -> None:
-        """Empty the panel and forget ``replies``; the agent still remembers the conversation."""
+        """Empty the panel and forget ``replies``; the agent still remembers the conversation.
+
+        What the panel held is let go: the replies, and the turns the client kept for them.
+        """
         self._replies = []
+        _io.call_soon(self.client.forget, self.convo_id)
         _io.call_soon(self._reset_panel)
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -212,8 +252,8 @@ class ChatWidget(anywidget.AnyWidget):
         )
 
     def to_markdown(self) -> str:
-        """The transcript as markdown, the same text a saved notebook shows."""
-        return transcript_markdown(self.agent_label, self.transcript)
+        """The transcript as markdown; the agent's HTML is shown as text, never as markup."""
+        return transcript_markdown(self.agent_label, list(self.transcript))
 
     def to_dataframe(self) -> Any:
         """One row per Reply (prompt, text, status, sources, timings, tokens); needs pandas."""
@@ -250,15 +290,18 @@ class ChatWidget(anywidget.AnyWidget):
         if bundle is None:
             return None
         data, metadata = bundle
-        return {**data, "text/plain": repr(self), "text/markdown": self.to_markdown()}, metadata
+        return {**data, "text/plain": repr(self)}, metadata
 
     def _ipython_display_(self) -> None:
-        """Show the panel, and under it the transcript's copy for GitHub and nbviewer.
+        """Show the panel, and under it the conversation's copy for a saved notebook.
 
-        Refreshing an output re-creates its widget views (ipywidgets' renderer starts
-        over), which would cost the panel its scroll position, draft and focus. So the
-        markdown that a saved notebook shows lives in an output of its own, beside an
-        invisible widget, and only that output is refreshed as the chat goes on.
+        Jupyter does not save widget state by default, and a widget output of a saved
+        notebook then shows "model not found" with no fallback. So the copy is an output
+        of its own, plain HTML with no widget: a collapsed ``<details>`` (one line under
+        the live panel) holding the escaped transcript. Refreshing the panel's own output
+        would re-create its views, so only the copy is refreshed, and not per reply: once
+        the chat has been quiet for ``QUIET_SECONDS``, and at the end of a cell that asked
+        (a headless run, nbclient or papermill, records only what a cell sends while it runs).
         """
         from IPython.display import display
 
@@ -266,27 +309,44 @@ class ChatWidget(anywidget.AnyWidget):
         if bundle is None:
             return
         data, metadata = bundle
-        display({**data, "text/plain": repr(self)}, metadata=metadata, raw=True)
+        # Written once and never refreshed (that would re-create the views): no message count.
+        plain = f"Chat panel with {self.agent_label} (live while the kernel runs; a copy of the conversation follows)"
+        display({**data, "text/plain": plain}, metadata=metadata, raw=True)
         display(self._saved_copy(), raw=True, display_id=self._display_id)
+        self._copy_shown = True
+        _flush_copies_after_each_cell(self)
 
-    def _saved_copy(self) -> dict[str, Any]:
-        if self._copy_widget is None:
-            self._copy_widget = SavedTranscript()
-        bundle = self._copy_widget._repr_mimebundle_()
-        view = bundle[0] if bundle is not None else {}
-        markdown = self.to_markdown()
-        return {**view, "text/markdown": markdown, "text/plain": markdown}
+    def _saved_copy(self) -> dict[str, str]:
+        entries = list(self.transcript)
+        return {
+            "text/html": transcript_html(self.agent_label, entries),
+            "text/plain": transcript_summary(self.agent_label, len(entries)),
+        }
 
-    def _refresh_saved_transcript(self) -> None:
-        """Update the transcript's copy under every displayed panel, for a saved notebook."""
-        if self._copy_widget is None:
-            return  # never displayed
-        try:
-            from IPython.display import update_display
+    def _flush_copy(self) -> None:
+        """Refresh the copy under every displayed panel if the transcript changed since (any thread)."""
+        with self._copy_lock:
+            if not (self._copy_shown and self._copy_dirty):
+                return
+            self._copy_dirty = False
+            try:
+                from IPython.display import update_display
 
-            update_display(self._saved_copy(), raw=True, display_id=self._display_id)
-        except Exception:  # the saved copy is a nicety; never let it break a reply
-            log.debug("could not update the saved transcript", exc_info=True)
+                update_display(self._saved_copy(), raw=True, display_id=self._display_id)
+            except Exception:  # the saved copy is a nicety; never let it break a reply
+                log.debug("could not update the saved transcript", exc_info=True)
+
+    def _copy_changed(self, *, quiet_after: float | None) -> None:
+        """Mark the copy stale; refresh it after ``quiet_after`` seconds with no reply (IO thread)."""
+        self._copy_dirty = True
+        self._cancel_copy_timer()
+        if quiet_after is not None and self._copy_shown:
+            self._copy_timer = asyncio.get_running_loop().call_later(quiet_after, self._flush_copy)
+
+    def _cancel_copy_timer(self) -> None:
+        if self._copy_timer is not None:
+            self._copy_timer.cancel()
+            self._copy_timer = None
 
     # ------------------------------------------------------------------ the front end
 
@@ -315,7 +375,7 @@ class ChatWidget(anywidget.AnyWidget):
         drop = {message_id, failed.get("prompt_id")}
 
         def forget_failed() -> None:
-            self.transcript = [e for e in self.transcript if e.get("id") not in drop]
+            self._replace_transcript([e for e in self.transcript if e.get("id") not in drop])
 
         _io.call_soon(forget_failed)
         self._start(prompt, {})
@@ -323,16 +383,23 @@ class ChatWidget(anywidget.AnyWidget):
     def _show_error(self, message: str) -> None:
         with self.hold_sync():
             self.status = "error"
-            self.error = message
+            self.error = _valid(message)
+
+    def _replace_transcript(self, entries: list[dict[str, Any]]) -> None:
+        """Send the transcript whole (IO thread); the tail is emptied so no stale one is merged."""
+        with self.hold_sync():
+            self.transcript = entries
+            self.transcript_tail = {}
 
     def _reset_panel(self) -> None:
         with self.hold_sync():
-            self.transcript = []
+            self._replace_transcript([])
             self.pending = {}
             self.stream = {}
             self.error = ""
             self.status = "idle"
-        self._refresh_saved_transcript()
+        self._copy_changed(quiet_after=None)
+        self._flush_copy()  # a replacement shows at once
 
     # ------------------------------------------------------------------ one exchange (IO thread)
 
@@ -341,7 +408,7 @@ class ChatWidget(anywidget.AnyWidget):
         return f"m{self._ids}"
 
     def _start(self, prompt: str, extra: dict[str, Any]) -> Future[Reply]:
-        request = self.client._request(prompt, self.convo_id, extra)  # validates before anything runs
+        request = self.client.make_request(prompt, self.convo_id, **extra)  # validates before anything runs
         return _io.submit(self._exchange(request))
 
     async def _exchange(self, request: dict[str, Any]) -> Reply:
@@ -351,42 +418,103 @@ class ChatWidget(anywidget.AnyWidget):
             return await self._exchange_now(request)
 
     async def _exchange_now(self, request: dict[str, Any]) -> Reply:
-        user = {"id": self._next_id(), "role": "user", "text": request["prompt"]}
+        """One exchange; whatever happens in it, the panel ends idle (or error) and usable."""
+        user = {"id": self._next_id(), "role": "user", "text": _valid(request["prompt"])}
         assistant_id = self._next_id()
         self._stop_event = stop_event = asyncio.Event()
-        streamer = TraitStreamer(self, assistant_id, self.flush_interval)
-        with self.hold_sync():
-            self.pending = {"user": user, "assistant_id": assistant_id}
-            self.stream = {}
-            self.error = ""
-            self.status = "connecting"
+        streamer = TraitStreamer(self, assistant_id, self.flush_interval, _valid)
+        self._cancel_copy_timer()  # not quiet: a reply is on its way
+        reply: Reply | None = None
         try:
-            reply = await self.client._exchange(request, stop_event, streamer.on_event)
+            with self.hold_sync():
+                self.pending = {"user": user, "assistant_id": assistant_id}
+                self.stream = {}
+                self.error = ""
+                self.status = "connecting"
+            reply = await self.client.exchange(request, on_event=streamer.on_event, stop_event=stop_event)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # the client never raises for a reply; if it did, keep the text
+            log.debug("an exchange ended on %s", type(exc).__name__, exc_info=True)
+            reply = _failed_reply(request, streamer.builder, exc)
         finally:
             streamer.close()
             self._stop_event = None
-        answer = {
-            "id": assistant_id,
-            "role": "assistant",
-            "text": reply.text,
-            "status": reply.status,
-            "error": reply.error,
-            "sources": list(reply.sources),
-            "handoff": reply.handoff,
-            "blocks": turn_blocks(reply.ui_turn) if reply.ui_turn is not None else [],
-            "prompt_id": user["id"],
-        }
-        with self.hold_sync():
-            self.transcript = [*self.transcript, user, answer]
-            self.pending = {}
-            self.stream = {}
-            self.status = "error" if reply.status == "failed" else "idle"
-            self.error = ""
+            if reply is None:  # cancelled: leave the panel usable all the same
+                self._settle("idle")
+        self._finish(user, assistant_id, reply)
         self._replies.append(reply)
-        self._refresh_saved_transcript()
+        self._copy_changed(quiet_after=self.QUIET_SECONDS)
         for callback in list(self._callbacks):
             try:
                 callback(reply)
-            except Exception:
+            except BaseException:  # even SystemExit: a callback must not take the IO thread down
                 log.exception("an on_reply callback failed")
         return reply
+
+    def _finish(self, user: dict[str, Any], assistant_id: str, reply: Reply) -> None:
+        """Append the exchange to the transcript and send only it, as the tail; never raises."""
+        try:
+            answer = {
+                "id": assistant_id,
+                "role": "assistant",
+                "text": _valid(reply.text),
+                "status": reply.status,
+                "error": _valid(reply.error),
+                "sources": _valid([str(s) for s in reply.sources]),
+                "handoff": bool(reply.handoff),
+                "blocks": _valid(turn_blocks(reply.ui_turn)) if reply.ui_turn is not None else [],
+                "prompt_id": user["id"],
+            }
+            self._tail_seq += 1
+            with self.hold_sync():
+                self.transcript.extend((user, answer))  # in place: the list is not re-sent
+                self.transcript_tail = {"seq": self._tail_seq, "entries": [user, answer]}
+                self.pending = {}
+                self.stream = {}
+                self.status = "error" if reply.status == "failed" else "idle"
+                self.error = ""
+        except Exception:
+            log.exception("could not show a reply in the panel")
+            self._settle("error")
+
+    def _settle(self, status: str) -> None:
+        """Clear what a reply left half-shown; never raises."""
+        try:
+            with self.hold_sync():
+                self.pending = {}
+                self.stream = {}
+                self.status = status
+        except Exception:
+            log.debug("could not settle the panel", exc_info=True)
+
+
+_shown_lock = threading.Lock()
+_shown: weakref.WeakSet[ChatWidget] = weakref.WeakSet()
+
+
+def _flush_copies(_result: Any = None) -> None:
+    """IPython's ``post_run_cell``: refresh the copy of every panel a cell changed."""
+    with _shown_lock:
+        widgets = list(_shown)
+    for widget in widgets:
+        widget._flush_copy()
+
+
+def _flush_copies_after_each_cell(widget: ChatWidget) -> None:
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    with _shown_lock:
+        _shown.add(widget)
+        if _flush_copies not in shell.events.callbacks["post_run_cell"]:
+            shell.events.register("post_run_cell", _flush_copies)
+
+
+def _failed_reply(request: dict[str, Any], builder: ReplyBuilder | None, exc: BaseException) -> Reply:
+    error = f"the reply ended on an unexpected {type(exc).__name__}; the text so far is kept"
+    if builder is None:
+        return Reply(prompt=request["prompt"], convo_id=request["convoId"], status="failed", error=error)
+    return builder.finish("failed", error)

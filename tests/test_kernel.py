@@ -308,3 +308,74 @@ def test_interrupting_chat_ask_returns_a_stopped_reply(kernel):
         finally:
             release.set()
     assert last_json_line(check) == ["".join(PARTIAL), "stopped", "idle", "still here"]
+
+
+# ---------------------------------------------------------------------- a long chat in a kernel
+
+
+def two_thousand_characters(request):
+    text = (f"{request.prompt} " * 400)[:2000]
+    for start in range(0, 2000, 100):
+        yield text[start : start + 100]
+
+
+@pytest.mark.timeout(180)
+def test_a_long_chat_sends_each_turn_alone_not_the_history(kernel):
+    """100 turns from a loop, panel displayed: the kernel's traffic per turn stays flat."""
+    _km, kc = kernel
+    with serve(two_thousand_characters, chunk_delay=0.0005, max_history_turns=1000, max_history_bytes=2**24) as server:
+        setup = (
+            f"from convowidget import ChatWidget\nchat = ChatWidget(url={server.url!r}, agent_id='long')\n"
+            "display(chat)\nchat.ask('warm up')\nchat.new_conversation()\nchat.clear()"
+        )
+        run(kc, [setup], timeout=30)
+        msg_id = kc.execute("for turn in range(1, 101):\n    chat.ask(f'turn{turn}')")
+        per_turn, sent, copies, full_resends = [], 0, [], 0
+        deadline = time.monotonic() + 120
+        while True:  # a turn's traffic: everything up to and including its transcript_tail
+            msg = kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
+            content = msg["content"]
+            if msg["msg_type"] == "comm_msg":
+                sent += len(json.dumps(content))
+                state = content.get("data", {}).get("state", {})
+                full_resends += "transcript" in state
+                if "transcript_tail" in state:
+                    per_turn.append(sent)
+                    sent = 0
+            elif msg["msg_type"] in ("display_data", "update_display_data"):
+                copies.append(content["data"]["text/plain"])
+            elif msg["msg_type"] == "error":
+                pytest.fail(f"{content['ename']}: {content['evalue']}")
+            elif msg["parent_header"].get("msg_id") == msg_id and content.get("execution_state") == "idle":
+                break
+        (check,) = run(kc, ["import json\nprint(json.dumps([len(chat.transcript), len(chat.last_reply.turns)]))"], 20)
+    assert last_json_line(check) == [200, 200]  # the whole history came from the server each turn
+    assert full_resends == 0 and len(per_turn) == 100
+    assert max(per_turn) <= 2 * 2000 + 4000, per_turn
+    assert per_turn[-1] <= 2 * per_turn[0], (per_turn[0], per_turn[-1])
+    assert len(copies) == 1 and "200 messages" in copies[0], copies  # the saved copy: once, at the cell's end
+
+
+@pytest.mark.timeout(90)
+def test_the_saved_copy_follows_each_cell_that_asked_once_not_per_reply(kernel):
+    """A headless run (nbclient, papermill) keeps only what a cell sends while it runs."""
+    _km, kc = kernel
+    with serve(lambda request: f"<b>answer</b> to {request.prompt}", chunk_delay=0) as server:
+        setup = f"from convowidget import ChatWidget\nchat = ChatWidget(url={server.url!r}, agent_id='copy')\nchat"
+        run(kc, [setup], timeout=30)
+        msg_id = kc.execute("for i in range(5):\n    chat.ask(f'q{i}')")
+        updates, deadline = [], time.monotonic() + 60
+        while True:
+            msg = kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "update_display_data":
+                updates.append(msg["content"]["data"])
+            elif msg["msg_type"] == "error":
+                pytest.fail(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+    assert len(updates) == 1, [u["text/plain"] for u in updates]
+    (copy,) = updates
+    assert set(copy) == {"text/html", "text/plain"} and "10 messages" in copy["text/plain"]
+    assert "&lt;b&gt;answer&lt;/b&gt; to q4" in copy["text/html"] and "<b>" not in copy["text/html"]

@@ -6,14 +6,29 @@ check what crosses the wire: the streaming budget, the transcript, and no secret
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
+import sys
+import threading
 import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from html.parser import HTMLParser
 
+import comm
 import pytest
-from conftest import SECRETS
+from conftest import SECRETS, RecordingComm
+from ipykernel.jsonutil import json_clean
+from jupyter_client.session import json_packer
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
+from websockets.asyncio.server import Server, ServerConnection
+from websockets.asyncio.server import serve as ws_serve
 
 from convowidget import ChatWidget, ConfigurationError, ConvoClient, Faults, serve
-from convowidget.reply import Reply
+from convowidget.protocol import ChunkEvent
+from convowidget.reply import Reply, ReplyBuilder
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +49,78 @@ def wait_for(condition, timeout: float = 10.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
+
+
+def kernel_packed(message: dict) -> bytes:
+    """A comm message as ipykernel puts it on the wire: json_clean, then the session's packer."""
+    return json_packer(json_clean(dict(data=message["data"], comm_id="c")))
+
+
+class KernelPackingComm(RecordingComm):
+    """Packs every message as the kernel does before keeping it, so what the kernel
+    would fail to send (a lone surrogate) fails here the same way."""
+
+    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        json_packer(json_clean(dict(data=data or {}, comm_id=self.comm_id))).decode("utf-8")
+        super().publish_msg(msg_type, data, metadata, buffers, **keys)
+
+
+@pytest.fixture
+def kernel_packing(monkeypatch):
+    monkeypatch.setattr(comm, "create_comm", lambda **kwargs: KernelPackingComm(**kwargs))
+
+
+Answer = Callable[[dict], tuple[list[str | bytes], int]]
+
+
+class RawServer:
+    """A loopback WebSocket server that answers each request with exactly the frames
+    ``answer(request)`` gives, then closes with the code it gives; it keeps nothing."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        request = json.loads(await ws.recv())
+        frames, code = self.answer(request)
+        for frame in frames:
+            await ws.send(frame)
+        await ws.close(code)
+
+    def __enter__(self) -> RawServer:
+        self._thread.start()
+
+        async def start() -> Server:
+            return await ws_serve(self._handle, "127.0.0.1", 0, max_size=None)
+
+        self._server = asyncio.run_coroutine_threadsafe(start(), self._loop).result(10)
+        port = self._server.sockets[0].getsockname()[1]
+        self.url = f"ws://127.0.0.1:{port}/interact"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.close()
+        asyncio.run_coroutine_threadsafe(self._server.wait_closed(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+
+@contextmanager
+def displayed() -> Iterator[list[tuple[str, dict, str | None]]]:
+    """Record what IPython's display and update_display are given: (kind, bundle, display_id)."""
+    import IPython.display
+
+    shown: list[tuple[str, dict, str | None]] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            IPython.display, "display", lambda obj, **kw: shown.append(("display", obj, kw.get("display_id")))
+        )
+        patch.setattr(
+            IPython.display, "update_display", lambda obj, **kw: shown.append(("update", obj, kw["display_id"]))
+        )
+        yield shown
 
 
 def test_with_nothing_configured_it_talks_to_the_local_demo_agent():
@@ -100,7 +187,7 @@ def test_streaming_sends_only_new_text_within_budget_and_rate():
         assert delta["offset"] == len(text)
         text += delta["text"]
     assert reply.text.startswith(text)
-    assert updates(chat)[-1]["transcript"][-1]["text"] == reply.text
+    assert updates(chat)[-1]["transcript_tail"]["entries"][-1]["text"] == reply.text
 
 
 def test_nothing_secret_is_synced_displayed_or_saved():
@@ -114,10 +201,11 @@ def test_nothing_secret_is_synced_displayed_or_saved():
     wire = json.dumps([m["data"] for m in chat.comm.sent])
     state = json.dumps(chat.get_state(), default=str)
     bundle = json.dumps(chat._repr_mimebundle_())
+    saved = json.dumps(chat._saved_copy())  # the output a saved notebook keeps
     for secret in SECRETS.values():
-        for text in (wire, state, bundle, repr(chat), chat.to_json(), chat.to_markdown()):
+        for text in (wire, state, bundle, saved, repr(chat), chat.to_json(), chat.to_markdown()):
             assert secret not in text
-    assert "Hello there." in wire and "Hello there." in bundle  # the checks look at real content
+    assert "Hello there." in wire and "Hello there." in saved  # the checks look at real content
 
 
 def test_prompts_from_the_panel_land_in_replies_and_stop_works():
@@ -213,9 +301,9 @@ def test_exports_json_markdown_dataframe_and_mime_bundle():
     assert list(frame["prompt"]) == ["How do I stop a reply?"] and frame["status"][0] == "complete"
     assert frame["output_tokens"][0] > 0
     bundle, _ = chat._repr_mimebundle_()
-    assert bundle["text/markdown"] == markdown
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert "1 exchange" in bundle["text/plain"] or "2 messages" in bundle["text/plain"]
+    assert bundle["text/plain"] == "ChatWidget('Local demo agent (embedded server)', 2 messages)"
+    assert set(bundle) == {"application/vnd.jupyter.widget-view+json", "text/plain"}  # no second copy
 
 
 def test_bad_arguments_raise_before_anything_runs():
@@ -263,3 +351,235 @@ def test_a_slow_long_reply_sends_few_updates_once_past_the_eager_start():
     assert "".join(d["text"] for d in deltas) == reply.text[: sum(len(d["text"]) for d in deltas)]
     late = deltas[EAGER_UPDATES:-1]
     assert late and min(len(d["text"]) for d in late) >= MIN_CHARS - 10
+
+
+# ---------------------------------------------------------------------- the panel always recovers
+
+
+def test_an_emoji_split_across_two_chunks_arrives_whole_and_every_later_ask_works(kernel_packing):
+    """A server slicing text by UTF-16 code units sends "\\ud83d" then "\\ude00" (as JSON escapes)."""
+
+    def halves(request):
+        if request.prompt == "emoji":
+            yield "smile "
+            yield {"type": "chunk", "chunk": "\ud83d"}
+            yield {"type": "chunk", "chunk": "\ude00"}
+            yield {"type": "chunk", "chunk": " and a lone \udc00 half"}
+        else:
+            yield "still here"
+
+    with serve(halves, chunk_delay=0.01) as server:
+        chat = ChatWidget(client=ConvoClient(url=server.url, agent_id="x"))
+        reply = chat.ask("emoji")
+        later = [chat.ask("again"), chat.ask("and again")]
+    assert reply.text == "smile \U0001f600 and a lone \ufffd half"
+    assert chat.transcript[1]["text"] == reply.text
+    assert [(r.status, r.text) for r in later] == [("complete", "still here")] * 2
+    assert (chat.status, chat.pending, chat.stream) == ("idle", {}, {})
+    packed = [kernel_packed(m).decode("utf-8") for m in chat.comm.sent]  # strict: valid UTF-8
+    assert any("\U0001f600" in text for text in packed)
+
+
+@pytest.mark.timeout(60)
+def test_system_exit_in_an_on_reply_callback_leaves_the_io_thread_and_the_panel_working(caplog):
+    chat = ChatWidget()
+    chat.on_reply(lambda reply: sys.exit(3))
+    first = chat.ask("start")
+    second = chat.ask("How do I stop a reply?")
+    assert first.status == second.status == "complete"
+    assert "on_reply callback failed" in caplog.text
+    assert [e["role"] for e in chat.transcript] == ["user", "assistant"] * 2
+    assert (chat.status, chat.pending, chat.stream) == ("idle", {}, {})
+
+
+class _BrokenClient(ConvoClient):
+    """A client whose exchange breaks after some text arrived (the contract says it never does)."""
+
+    async def exchange(self, request, *, on_event=None, **options):
+        if request["prompt"] == "break":
+            builder = ReplyBuilder("break", request["convoId"])
+            on_event(builder.feed(ChunkEvent("partial ", 0)), builder)
+            raise RuntimeError("boom")
+        return await super().exchange(request, on_event=on_event, **options)
+
+
+def test_an_exchange_that_raises_fails_the_reply_keeps_the_text_and_the_panel_recovers():
+    with serve(lambda request: "fine", chunk_delay=0) as server:
+        chat = ChatWidget(client=_BrokenClient(url=server.url, agent_id="x"))
+        broken = chat.ask("break")
+        assert (chat.status, chat.pending, chat.stream) == ("error", {}, {})
+        fine = chat.ask("next")
+    assert broken.status == "failed" and broken.text == "partial " and "RuntimeError" in broken.error
+    assert chat.transcript[1]["status"] == "failed" and chat.transcript[1]["text"] == "partial "
+    assert fine.status == "complete" and fine.text == "fine"
+    assert (chat.status, chat.pending, chat.stream) == ("idle", {}, {})
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"client": "x"},
+        {"client": object()},
+        {"convo_id": 5},
+        {"convo_id": "  "},
+        {"flush_interval": float("nan")},
+        {"flush_interval": float("inf")},
+        {"flush_interval": "0.1"},
+        {"flush_interval": True},
+        {"flush_interval": None},
+        {"agent_label": 3},
+    ],
+    ids=repr,
+)
+def test_bad_options_raise_configuration_error_when_given(options):
+    with pytest.raises(ConfigurationError, match=next(iter(options))):
+        ChatWidget(**options)
+
+
+# ---------------------------------------------------------------------- exports are inert
+
+VECTORS = """Hello <img src=x onerror=alert(1)> and <svg onload=alert(2)><circle r=5></circle></svg>
+<script>alert(3)</script> <iframe src="javascript:alert(4)"></iframe>
+<a href="javascript:alert(5)">raw link</a> [md link](javascript:alert(6)) ![pic](javascript:alert(7))
+[ref link][r] and [good](https://example.com/docs?a=1&b=2) and `<b>code span</b>` and `plain`
+
+[r]: javascript:alert(8)
+
+```html
+<div class="x">kept as code</div>
+```
+"""
+
+
+class _Elements(HTMLParser):
+    """Every start tag with its attributes, as a browser's parser would see them."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def assert_inert(html: str, allowed: set[str]) -> None:
+    for tag, attrs in _Elements(html).tags:
+        assert tag in allowed, (tag, attrs)
+        assert not any(name.startswith("on") for name in attrs), (tag, attrs)
+        for name in ("href", "src"):
+            assert not (attrs.get(name) or "").strip().lower().startswith(("javascript", "data")), (tag, attrs)
+
+
+def test_every_export_shows_the_agents_html_as_text_and_runs_nothing():
+    with serve(lambda request: VECTORS, chunk_delay=0) as server:
+        chat = ChatWidget(client=ConvoClient(url=server.url, agent_id="x"))
+        with displayed() as shown:
+            chat._ipython_display_()
+        chat.ask("show me <b>tags</b>")
+    # the copy a saved notebook keeps: escaped HTML, only our own tags
+    copy = chat._saved_copy()
+    assert set(copy) == {"text/html", "text/plain"}
+    assert_inert(copy["text/html"], {"details", "summary", "strong", "em", "pre"})
+    assert "&lt;img src=x onerror=alert(1)&gt;" in copy["text/html"] and "show me &lt;b&gt;" in copy["text/html"]
+    assert copy["text/plain"].count("\n") == 0 and "onerror" not in copy["text/plain"]
+    # to_markdown(), rendered by nbconvert's markdown renderer
+    markdown = chat.to_markdown()
+    rendered = markdown2html_mistune(markdown)
+    assert_inert(rendered, {"p", "strong", "blockquote", "a", "code", "div", "pre", "span"})
+    assert "&lt;img src=x onerror=alert(1)&gt;" in rendered  # shown, as text
+    assert "<code>&lt;b&gt;code span&lt;/b&gt;</code>" in rendered and "<code>plain</code>" in rendered
+    assert "kept as code" in rendered and "&lt;/" in rendered.split("kept as code")[1][:40]
+    assert '<a href="https://example.com/docs?a=1&amp;b=2">good</a>' in rendered  # safe links still work
+    assert "[md link](javascript:alert(6))" in rendered  # a script link shows as its text
+    # the panel's own output: the widget view and a one-line text, no second copy
+    (_, panel, _), (_, saved, display_id) = shown
+    assert set(panel) == {"application/vnd.jupyter.widget-view+json", "text/plain"} and display_id
+    assert "text/markdown" not in saved
+
+
+# ---------------------------------------------------------------------- the copy for saved notebooks
+
+
+def test_the_saved_copy_is_refreshed_when_the_chat_goes_quiet_not_per_reply():
+    with serve(lambda request: f"answer to {request.prompt}", chunk_delay=0) as server:
+        chat = ChatWidget(client=ConvoClient(url=server.url, agent_id="x"))
+        with displayed() as shown:
+            chat._ipython_display_()
+            chat.QUIET_SECONDS = 3600  # never quiet while the loop runs
+            for i in range(5):
+                chat.ask(f"q{i}")
+            assert [kind for kind, _, _ in shown] == ["display", "display"]  # no refresh per reply
+            chat.QUIET_SECONDS = 0.05
+            chat.ask("last")
+            wait_for(lambda: len(shown) == 3)
+            chat.clear()  # a replacement refreshes at once
+            wait_for(lambda: len(shown) == 4)
+    (_, first, copy_id), (kind, after, update_id), (_, cleared, _) = shown[1:]
+    assert kind == "update" and update_id == copy_id
+    assert first["text/plain"].startswith("Conversation with Agent x") and "0 messages" in first["text/plain"]
+    assert "12 messages" in after["text/plain"] and "answer to last" in after["text/html"]
+    assert after["text/html"].count("answer to q") == 5
+    assert "0 messages" in cleared["text/plain"]
+
+
+def test_a_turn_appends_in_place_and_sends_only_the_new_messages():
+    with serve(lambda request: "x" * 2000, chunk_delay=0) as server:
+        chat = ChatWidget(client=ConvoClient(url=server.url, agent_id="x"))
+        sizes = []
+        for i in range(30):
+            chat.comm.sent.clear()
+            chat.ask(f"turn {i}")
+            sizes.append(sum(len(kernel_packed(m)) for m in chat.comm.sent))
+            tails = [u["transcript_tail"] for u in updates(chat) if "transcript_tail" in u]
+            assert not any("transcript" in u for u in updates(chat)), "the whole transcript was re-sent"
+            assert tails == [{"seq": i + 1, "entries": chat.transcript[-2:]}]
+    assert sizes[-1] < 1.2 * sizes[0], sizes
+    state = chat.get_state()  # what a late view, a page reload or saved widget state gets
+    assert len(state["transcript"]) == 60 and state["transcript"][-1]["text"] == "x" * 2000
+    chat.clear()
+    wait_for(lambda: chat.transcript == [])
+    assert updates(chat)[-1]["transcript"] == [] and updates(chat)[-1]["transcript_tail"] == {}
+
+
+# ---------------------------------------------------------------------- memory
+
+
+def _big_history(request):
+    """One short reply, with a history of about 4 MB that nothing else keeps."""
+    text = "y" * 4000
+    history = [
+        {"from": "bot", "messages": [{"item": {"type": "text", "payload": {"message": f"{i}{text}"}}}]}
+        for i in range(1000)
+    ]
+    frames = [json.dumps({"type": "chunk", "chunk": "ok"}), json.dumps({"type": "sync_chat_history", "turns": history})]
+    return frames, 1000
+
+
+def _traced() -> int:
+    gc.collect()
+    return tracemalloc.get_traced_memory()[0]
+
+
+@pytest.mark.parametrize("how", ["clear", "new_conversation then clear"])
+def test_clear_and_new_conversation_release_what_they_drop(how):
+    with RawServer(_big_history) as server:
+        chat = ChatWidget(client=ConvoClient(url=server.url, agent_id="x"))
+        chat.ask("warm up")  # imports and first-use caches are not what is measured
+        chat.clear()
+        wait_for(lambda: chat.transcript == [])
+        tracemalloc.start()
+        try:
+            base = _traced()
+            chat.ask("big")
+            held = _traced() - base
+            if how != "clear":
+                chat.new_conversation()
+            chat.clear()
+            wait_for(lambda: chat.transcript == [] and chat.replies == [])
+            time.sleep(0.2)
+            left = _traced() - base
+        finally:
+            tracemalloc.stop()
+    assert held > 3_000_000, held
+    assert left < 0.1 * held, (left, held)

@@ -1,4 +1,5 @@
-// Model-level streaming state, shared by every view of the same model.
+// Model-level state, shared by every view of the same model: streamed text, and
+// the transcript kept whole from the messages each turn appends.
 //
 // Deltas arrive on the `stream` trait. They are accumulated here (not per
 // view) so two views of one widget show identical text and a view created
@@ -57,6 +58,19 @@ export function applyDelta(buffers, delta) {
   return id;
 }
 
+/**
+ * `transcript` with the tail's entries appended, skipping any whose id it already
+ * holds (after a page reload the full transcript has them). Returns null when
+ * nothing is new, so the caller need not set anything.
+ */
+export function mergeTail(transcript, tail) {
+  const entries = tail && Array.isArray(tail.entries) ? tail.entries : [];
+  const have = Array.isArray(transcript) ? transcript : [];
+  const known = new Set(have.map((m) => m && m.id));
+  const fresh = entries.filter((m) => m && typeof m === 'object' && !known.has(m.id));
+  return fresh.length ? [...have, ...fresh] : null;
+}
+
 // anywidget hands initialize() and every render() a fresh proxy object for the
 // same model, so the proxy is no key. The kernel gives each panel a stable id in
 // the `_panel_id` trait; states are kept by it until initialize()'s cleanup.
@@ -90,6 +104,14 @@ export function createState(model) {
     done = new Set(Array.isArray(t) ? t.map((m) => m && m.id) : []);
     for (const id of done) buffers.delete(id);
   };
+  // Each turn the kernel sends only the new messages (`transcript_tail`) and appends
+  // them to its own list in place. Merge them into this front end's `transcript` with
+  // a local set (never save_changes): views redraw from it, and saved widget state,
+  // which is this model's state, holds the whole conversation.
+  const onTail = () => {
+    const merged = mergeTail(model.get('transcript'), model.get('transcript_tail'));
+    if (merged) model.set('transcript', merged);
+  };
   const onPending = () => {
     const p = model.get('pending');
     const cur = p && p.assistant_id;
@@ -103,6 +125,7 @@ export function createState(model) {
       model.off('change:transcript', onTranscript);
       model.off('change:pending', onPending);
       model.off('change:stream', onStream);
+      model.off('change:transcript_tail', onTail);
       subs.clear();
       buffers.clear();
       if (STATES.get(key) === s) STATES.delete(key);
@@ -112,7 +135,9 @@ export function createState(model) {
   model.on('change:transcript', onTranscript);
   model.on('change:pending', onPending);
   model.on('change:stream', onStream);
+  model.on('change:transcript_tail', onTail);
   onTranscript();
+  onTail(); // state restored with a tail not yet merged (the kernel empties it on any replacement)
   onStream();
   return s;
 }

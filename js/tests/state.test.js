@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
-import { applyDelta, modelState, lookupState, cpLength, cpSlice } from '../src/state.js';
-import { FakeModel, proxy } from './helpers.js';
+import { applyDelta, modelState, lookupState, cpLength, cpSlice, mergeTail } from '../src/state.js';
+import widget from '../src/widget.js';
+import { FakeModel, proxy, frames } from './helpers.js';
 
 const apply = (buffers, ...deltas) => deltas.forEach((d) => applyDelta(buffers, d));
 
@@ -83,6 +84,47 @@ describe('model-level state', () => {
     expect(s.buffers.has('a1')).toBe(false);
   });
 
+  it('merges each turn\'s tail into the transcript locally, by id, without saving', () => {
+    const m = new FakeModel();
+    modelState(proxy(m));
+    const u1 = { id: 'm1', role: 'user', text: 'hi' };
+    const a1 = { id: 'm2', role: 'assistant', text: 'hello', status: 'complete' };
+    const u2 = { id: 'm3', role: 'user', text: 'again' };
+    const a2 = { id: 'm4', role: 'assistant', text: 'still here', status: 'complete' };
+    m.set('transcript_tail', { seq: 1, entries: [u1, a1] });
+    m.set('transcript_tail', { seq: 2, entries: [u2, a2] });
+    expect(m.get('transcript')).toEqual([u1, a1, u2, a2]);
+    expect(m.sent).toEqual([]); // nothing goes back to the kernel
+    // a page reload: the full transcript already holds the tail's messages
+    const reloaded = new FakeModel({ transcript: [u1, a1, u2, a2], transcript_tail: { seq: 2, entries: [u2, a2] } });
+    modelState(proxy(reloaded));
+    expect(reloaded.get('transcript')).toEqual([u1, a1, u2, a2]);
+    // saved widget state restored with a tail not merged yet
+    const saved = new FakeModel({ transcript: [u1, a1], transcript_tail: { seq: 2, entries: [u2, a2] } });
+    modelState(proxy(saved));
+    expect(saved.get('transcript')).toEqual([u1, a1, u2, a2]);
+  });
+
+  it('lets a full transcript (clear, retry) replace the merged one, and drops finished buffers', () => {
+    const m = new FakeModel();
+    const s = modelState(proxy(m));
+    m.set('stream', { id: 'm2', offset: 0, text: 'hel' });
+    m.set('transcript_tail', { seq: 1, entries: [{ id: 'm1', role: 'user', text: 'hi' }, { id: 'm2', role: 'assistant', text: 'hello' }] });
+    expect(s.buffers.has('m2')).toBe(false); // the finished message left the stream buffers
+    m.set('transcript', []);
+    m.set('transcript_tail', {});
+    expect(m.get('transcript')).toEqual([]);
+    m.set('transcript_tail', { seq: 2, entries: [{ id: 'm3', role: 'user', text: 'new' }] });
+    expect(m.get('transcript').map((e) => e.id)).toEqual(['m3']);
+  });
+
+  it('mergeTail ignores what is not a tail and returns null when nothing is new', () => {
+    expect(mergeTail([], null)).toBe(null);
+    expect(mergeTail([], { entries: 'x' })).toBe(null);
+    expect(mergeTail(undefined, { entries: [{ id: 'a' }] })).toEqual([{ id: 'a' }]);
+    expect(mergeTail([{ id: 'a' }], { entries: [{ id: 'a' }, null, 3] })).toBe(null);
+  });
+
   it('notifies subscribers and removes its listeners on dispose', () => {
     const m = new FakeModel();
     const s = modelState(m);
@@ -90,9 +132,41 @@ describe('model-level state', () => {
     s.subs.add(() => n++);
     m.set('stream', { id: 'a1', offset: 0, text: 'x' });
     expect(n).toBe(1);
-    expect(m.listenerCount()).toBe(3);
+    expect(m.listenerCount()).toBe(4);
     s.dispose();
     expect(m.listenerCount()).toBe(0);
     expect(lookupState(proxy(m))).toBe(null); // nothing kept after initialize()'s cleanup
+  });
+});
+
+describe('a turn sent as a tail, drawn by the panel', () => {
+  it('shows the appended messages in every view, as a full transcript would', async () => {
+    const m = new FakeModel();
+    const dispose = [widget.initialize({ model: proxy(m) })];
+    const els = [0, 1].map(() => {
+      const el = document.createElement('div');
+      document.body.append(el);
+      dispose.push(widget.render({ model: proxy(m), el }));
+      return el;
+    });
+    const turn = (n) => [
+      { id: `m${2 * n - 1}`, role: 'user', text: `question ${n}` },
+      { id: `m${2 * n}`, role: 'assistant', text: `answer **${n}**`, status: 'complete', sources: [], blocks: [] },
+    ];
+    m.set('pending', { user: turn(1)[0], assistant_id: 'm2' });
+    m.set('stream', { id: 'm2', offset: 0, text: 'answer ' });
+    m.set('transcript_tail', { seq: 1, entries: turn(1) });
+    m.set('pending', {});
+    m.set('transcript_tail', { seq: 2, entries: turn(2) });
+    await frames();
+    for (const el of els) {
+      const texts = [...el.querySelectorAll('[role="article"]')].map((a) => a.textContent);
+      expect(texts.length).toBe(4);
+      expect(texts[1]).toContain('answer 1');
+      expect(texts[3]).toContain('answer 2');
+    }
+    expect(els[0].querySelector('[role="log"]').innerHTML).toBe(els[1].querySelector('[role="log"]').innerHTML);
+    dispose.forEach((f) => f());
+    document.body.replaceChildren();
   });
 });
