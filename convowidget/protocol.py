@@ -57,7 +57,6 @@ MAX_DEPTH = 64
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 # A JSON string (an unterminated one runs to the end, so a scan never backtracks) or a bracket.
-_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
 
 
 class _NotFinite(ValueError):
@@ -78,21 +77,23 @@ def _finite_float(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
-def _nested_deeper_than(text: str, limit: int) -> bool:
-    """True when JSON arrays and objects in ``text`` nest deeper than ``limit`` (strings skipped).
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """True when parsed JSON ``value`` nests arrays and objects deeper than ``limit``.
 
-    Linear time: one regular-expression pass that skips strings; callers first check
-    whether the text holds more than ``limit`` brackets at all (the common case: no).
+    Walks the parsed value without recursion, so its cost is the number of containers
+    and items, not the length of the text: a long history of long strings is cheap.
     """
-    depth = 0
-    for token in _JSON_TOKEN.finditer(text):
-        bracket = token.group()
-        if bracket == "[" or bracket == "{":
-            depth += 1
-            if depth > limit:
-                return True
-        elif bracket == "]" or bracket == "}":
-            depth -= 1
+    if not isinstance(value, (dict, list, tuple)):
+        return False
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:
+            if isinstance(child, (dict, list, tuple)):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
     return False
 
 
@@ -116,10 +117,9 @@ def loads(frame: str | bytes) -> Any:
     after "the frame is": ``not JSON (...)``, ``JSON nested deeper than 64 levels ...``.
     """
     text = frame if isinstance(frame, str) else _decode(frame)
-    if text.count("[") + text.count("{") > MAX_DEPTH and _nested_deeper_than(text, MAX_DEPTH):
-        raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels of arrays and objects")
+    too_deep = f"JSON nested deeper than {MAX_DEPTH} levels of arrays and objects"
     try:
-        return _DECODER.decode(text)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     except _NotFinite as exc:
@@ -129,8 +129,12 @@ def loads(frame: str | bytes) -> Any:
             raise ValueError(f"not JSON ({exc})") from None
         limit = getattr(sys, "get_int_max_str_digits", lambda: 4300)()  # Python's limit on an int's digits
         raise ValueError(f"JSON holding a number with more than {limit} digits") from None
-    except RecursionError:  # not reachable past the depth check; kept so it can never escape
-        raise ValueError("JSON nested too deeply to read") from None
+    except RecursionError:  # deeper than Python's own recursion limit
+        raise ValueError(too_deep) from None
+    many_brackets = text.count("[") + text.count("{") > MAX_DEPTH  # the common case: too few to nest that deep
+    if many_brackets and _nested_deeper_than(value, MAX_DEPTH):
+        raise ValueError(too_deep)
+    return value
 
 
 def has_lone_surrogate(text: str) -> bool:
@@ -229,7 +233,7 @@ def _require_json(name: str, value: object, depth_limit: int) -> None:
         raise ConfigurationError(f"{name}: nested too deeply to send") from None
     if has_lone_surrogate(encoded):
         raise _surrogate_error(name, encoded)
-    if _nested_deeper_than(encoded, depth_limit):
+    if _nested_deeper_than(value, depth_limit):
         raise ConfigurationError(f"{name}: nested deeper than {depth_limit} levels; the server would refuse it")
 
 

@@ -97,16 +97,19 @@ class Reply:
         return f"Reply({', '.join(parts)})"
 
     def _repr_markdown_(self) -> str:
-        lines = [self.text or "*(no text)*", ""]
+        """The reply as a notebook shows it, and saves it: the agent's markdown with its HTML made inert."""
+        from .transcript import escape_markdown
+
+        lines = [escape_markdown(self.text) if self.text else "*(no text)*"]
         if self.sources:
-            lines.append("**Sources:** " + ", ".join(self.sources))
+            lines.append("**Sources:** " + ", ".join(escape_markdown(source) for source in self.sources))
         if self.handoff:
             lines.append("**The agent asked for a human to take over.**")
         footer = f"*{self.status}* · {self.elapsed:.2f} s"
         if self.error:
-            footer += f" · error: {self.error}"
+            footer += f" · error: {escape_markdown(self.error)}"
         lines.append(footer)
-        return "\n\n".join(line for line in lines if line is not None)
+        return "\n\n".join(lines)
 
 
 def share_turns(previous: list[Any], new: list[Any]) -> list[Any]:

@@ -29,7 +29,7 @@ from convowidget.protocol import (
     region_info,
     validate_request,
 )
-from convowidget.reply import ReplyBuilder, share_turns
+from convowidget.reply import Reply, ReplyBuilder, share_turns
 from convowidget.turns import parse_snapshot, turn_blocks, turn_text
 
 
@@ -672,3 +672,14 @@ def test_a_chunk_index_at_pythons_digit_limit_still_keeps_the_text():
     builder.feed(parse_frame(chunk_frame("b", 3)))
     reply = builder.finish()
     assert reply.text == "ab" and len(reply.warnings) == 2 and all(len(w) < 200 for w in reply.warnings)
+
+
+def test_a_replys_markdown_shows_the_agents_html_as_text():
+    hostile = '<img src=x onerror="alert(1)"> <script>alert(2)</script> [x](javascript:alert(3))'
+    reply = Reply(text=f"**Hi** {hostile}\n\n```html\n<b>code</b>\n```", sources=["<svg onload=alert(4)>"])
+    reply.error = "<iframe src=javascript:alert(5)>"
+    shown = reply._repr_markdown_()
+    for markup in ("<img", "<script", "<svg", "<iframe", "](javascript:"):
+        assert markup not in shown, markup
+    assert "&lt;img" in shown and "**Hi**" in shown  # the markdown still renders; only HTML is text
+    assert "<b>code</b>" in shown  # code stays literal inside its fence
