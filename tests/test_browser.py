@@ -131,14 +131,15 @@ def test_typed_prompt_streams_with_markdown_and_sources_and_lands_in_replies(pag
     replies = report(page, 1)
     assert replies[0][0] == "How does streaming work?" and replies[0][1] == "complete"
     assert "Replies stream into the panel" in replies[0][2]
-    # a saved notebook carries the transcript as markdown beside the widget view
+    # a saved notebook carries the transcript in a collapsed copy under the panel, one line while live
+    copy = page.locator("details summary", has_text="2 messages")
+    copy.wait_for()  # refreshed once the chat goes quiet
+    assert copy.count() == 1 and not page.locator("details").first.evaluate("el => el.open")
     page.keyboard.press("Control+s")
     page.wait_for_timeout(1500)
     saved = json.loads((lab.root / "work" / "stream.ipynb").read_text())
-    markdown = "".join(
-        "".join(output.get("data", {}).get("text/markdown", "")) for output in saved["cells"][0]["outputs"]
-    )
-    assert "How does streaming work?" in markdown and "Replies stream into the panel" in markdown
+    copies = "".join("".join(output.get("data", {}).get("text/html", "")) for output in saved["cells"][0]["outputs"])
+    assert "How does streaming work?" in copies and "Replies stream into the panel" in copies
     assert not page.js_errors
 
 
@@ -250,6 +251,61 @@ def test_xss_vectors_neither_run_nor_stay_in_the_dom_and_no_secret_reaches_the_p
     assert "good link" in outputs
     for secret in SECRETS.values():  # the outputs' DOM, and the saved notebook beyond the cell's own source
         assert secret not in outputs and secret not in saved.replace(repr(SECRETS), "")
+
+
+MARKUP = """from convowidget import ChatWidget, serve
+REPLY = '''Put CSS inside a <style> element.
+
+Next paragraph <div class="jp-Dialog-content lm-Menu" id="cw-fake" style="position:fixed;inset:0">Fake dialog</div>
+
+![plain http](http://example.com/a.png) ![secure](https://example.com/b.png) ![data](data:image/png;base64,AAAA)
+[relative](//example.com/path) <a download href="https://example.com/f.zip">dl</a>
+'''
+def agent(request):
+    yield REPLY
+server = serve(agent, chunk_delay=0).start()
+chat = ChatWidget(url=server.url, agent_id="markup")
+chat"""
+
+
+def test_agent_markup_stays_text_and_inside_the_panel(page, lab):
+    open_and_run(page, lab, "markup.ipynb", [MARKUP])
+    send(page, "hi")
+    reply = page.locator("[role=article][data-status=complete]")
+    reply.wait_for()
+    text = reply.inner_text()
+    # raw HTML is shown as text, so prose that names a tag keeps every word
+    assert "Put CSS inside a <style> element." in text and "Next paragraph" in text
+    assert '<div class="jp-Dialog-content lm-Menu"' in text and "Fake dialog" in text
+    log = page.get_by_role("log").first
+    for selector in ("style", ".jp-Dialog-content", ".lm-Menu", "#cw-fake", "[style*='fixed']", "[download]"):
+        assert log.locator(selector).count() == 0, selector
+    # agent markup never reaches the DOM: every class inside the reply body is the panel's own
+    classes = reply.evaluate(
+        "el => [...el.querySelectorAll('.cw-md [class]')].flatMap(n => [...n.classList])"
+        ".filter(c => !c.startsWith('cw-') && !c.startsWith('language-'))"
+    )
+    assert classes == []
+    # images: https only, no referrer, lazy; http becomes a link; data: never loads
+    images = reply.locator("img")
+    assert images.count() == 1
+    assert images.first.get_attribute("src") == "https://example.com/b.png"
+    assert images.first.get_attribute("referrerpolicy") == "no-referrer"
+    assert images.first.get_attribute("loading") == "lazy"
+    assert reply.locator("a[href='http://example.com/a.png']").count() == 1
+    for link in reply.locator("a").all():
+        href = link.get_attribute("href") or ""
+        assert href.startswith("https://") or href.startswith("http://example.com/a.png"), href
+        assert link.get_attribute("target") == "_blank"
+    assert reply.locator("a[href^='//']").count() == 0
+    # nothing the agent sent covers the panel's own controls
+    box = page.get_by_role("textbox", name="Message").first
+    assert box.evaluate(
+        "el => { const r = el.getBoundingClientRect();"
+        " return document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === el; }"
+    )
+    shot(page.locator(".cw-root").first, "panel-markup.png")
+    assert not page.js_errors
 
 
 TWO_VIEWS = "from convowidget import ChatWidget\nchat = ChatWidget()\ndisplay(chat)\ndisplay(chat)"

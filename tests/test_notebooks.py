@@ -8,8 +8,10 @@ servers they start themselves. Nothing is ever written back into the repository.
 from __future__ import annotations
 
 import ast
+import html
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator
@@ -24,7 +26,13 @@ from convowidget import AgentRequest, serve
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
-EXPECTED = {"quickstart.ipynb", "capture_replies.ipynb", "custom_agent.ipynb", "real_agent.ipynb"}
+EXPECTED = {
+    "quickstart.ipynb",
+    "capture_replies.ipynb",
+    "custom_agent.ipynb",
+    "real_agent.ipynb",
+    "agent_testing.ipynb",
+}
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 CELL_TIMEOUT = 120
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -126,16 +134,18 @@ def shown(nb: NotebookNode, snippet: str) -> str:
 
 
 def panel_markdown(nb: NotebookNode, snippet: str) -> str:
-    """The saved transcript under the chat panel the cell displays (what GitHub shows).
+    """The saved transcript under the chat panel the cell displays, as text (what GitHub shows).
 
-    The panel's output is followed by the transcript's copy: markdown beside an
-    invisible widget, kept current with update_display as the chat goes on.
+    The panel's output is followed by the transcript's copy: a plain ``text/html``
+    output (a collapsed ``<details>``), kept current with update_display as the chat
+    goes quiet. Returned unescaped, so tests read the conversation as a person would.
     """
-    widgets = [output for output in cell(nb, snippet).outputs if WIDGET_VIEW in output.get("data", {})]
-    assert widgets, f"the cell with {snippet!r} displays no chat panel"
-    copies = [output.data["text/markdown"] for output in widgets if "text/markdown" in output.data]
+    outputs = cell(nb, snippet).outputs
+    views = [index for index, output in enumerate(outputs) if WIDGET_VIEW in output.get("data", {})]
+    assert views, f"the cell with {snippet!r} displays no chat panel"
+    copies = [output.data["text/html"] for output in outputs[views[0] + 1 :] if "text/html" in output.get("data", {})]
     assert copies, f"the chat panel of the cell with {snippet!r} has no saved transcript"
-    return str(copies[0])
+    return html.unescape(re.sub(r"<[^>]+>", " ", str(copies[0])))
 
 
 def errors(nb: NotebookNode) -> list[str]:
@@ -236,6 +246,44 @@ def test_custom_agents_stream_cite_hand_off_and_fail_gracefully(run: Runner):
     assert "Reply failed" in panel and "Jupyter notebooks mix" in panel
     assert "'complete'" in shown(nb, "the fault struck once")
     assert "You said **Bye**" in shown(nb, "with serve(echo) as server:")
+
+
+def test_agent_testing_runs_a_suite_fails_on_purpose_compares_records_and_replays(run: Runner):
+    nb = run("agent_testing.ipynb")
+
+    def result_view(snippet: str) -> tuple[str, str]:
+        """The text and the HTML of the SuiteResult a cell shows as its value."""
+        (view,) = [out for out in cell(nb, snippet).outputs if "text/html" in out.get("data", {})]
+        return str(view.data["text/plain"]), str(view.data["text/html"])
+
+    assert "['greets', 'install, then a human', 'the menu']" in shown(nb, "load_suite(suite_file)")
+    plain, page = result_view("result = client.run_suite(suite")
+    assert plain.startswith("SuiteResult('demo agent': 3 passed, 0 failed, 100% of runs passed")
+    assert 'class="cwr-results"' in page and "<svg" in page and page.count('class="cwr-row cwr-passed"') == 3
+    plain, page = result_view("second = client.run_suite(stricter")
+    assert plain.startswith("SuiteResult('demo agent': 2 passed, 2 failed, 50% of runs passed")
+    assert page.index("cwr-row cwr-failed") < page.index("cwr-row cwr-passed")  # failing first
+    assert shown(nb, "for failure in scenario.failures").splitlines() == [
+        "install, then a human: turn 1: expected the reply to contain 'conda'",
+        "pricing: turn 1: check 'names_a_price' failed: the reply names no price",
+    ]
+    comparison = shown(nb, "second.compare(result)")
+    assert comparison.startswith("Comparison: 1 broken, 0 fixed, 0 still failing, 1 new, 0 removed")
+    assert "broken:\n  'install, then a human': turn 1: expected the reply to contain 'conda'" in comparison
+    recording = shown(nb, "first = json.loads(lines[0])")
+    assert "4 exchanges recorded" in recording and "close:   {'code': 1000, 'reason': ''}" in recording
+    assert "'lightConvoData': {'origin': 'web-chat'}" in recording and "agentData" not in recording
+    panel = panel_markdown(nb, "chat = ChatWidget(record=")
+    assert "convowidget demo agent" in panel and "Pick one" in panel
+    plain, _ = result_view("offline = ConvoClient(url=replay.url")
+    assert plain.startswith("SuiteResult('demo agent': 3 passed, 0 failed")
+    assert "the same replies, word for word: True" in shown(nb, "same_text = ")
+    missing = shown(nb, 'ask("Something never recorded")')
+    assert "status: failed" in missing
+    assert "no recorded reply to 'Something never recorded' to start a conversation" in missing
+    cli = shown(nb, "subprocess.run(").splitlines()
+    assert cli[0] == "$ convowidget test agent-tests.yaml --replay session.jsonl --junit results.xml"
+    assert re.fullmatch(r"3 passed, 0 failed in \d+\.\d s", cli[-2]) and cli[-1] == "exit status 0"
 
 
 def test_real_agent_without_settings_explains_and_does_not_connect(run: Runner):
