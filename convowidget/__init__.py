@@ -2,37 +2,68 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
+from .cassette import Cassette, CassetteError, CassetteMiss, Recorder, Replay
 from .client import ConvoClient, PendingReply
 from .errors import ConfigurationError, ConvoError, InsecureURLError, StreamError
 from .reply import Reply
 from .server import AgentRequest, EmbeddedServer, Faults, serve
 
+if TYPE_CHECKING:
+    from .results import Comparison, SuiteResult
+    from .suite import Expect, Scenario, Suite, SuiteError, Turn, load_suite, run_suite
+    from .widget import ChatWidget
+
 __version__ = "0.1.0"
 __all__ = [
     "AgentRequest",
+    "Cassette",
+    "CassetteError",
+    "CassetteMiss",
     "ChatWidget",
+    "Comparison",
     "ConfigurationError",
     "ConvoClient",
     "ConvoError",
     "EmbeddedServer",
+    "Expect",
     "Faults",
     "InsecureURLError",
     "PendingReply",
+    "Recorder",
+    "Replay",
     "Reply",
+    "Scenario",
     "StreamError",
+    "Suite",
+    "SuiteError",
+    "SuiteResult",
+    "Turn",
+    "load_suite",
+    "run_suite",
     "serve",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # The widget pulls in ipywidgets and anywidget; load it only when asked for.
-    if name == "ChatWidget":
-        from .widget import ChatWidget
+# Loaded on first use: the widget pulls in ipywidgets and anywidget, and agent testing
+# (suites, results) is not needed to chat.
+_LAZY = {
+    "ChatWidget": "widget",
+    "Comparison": "results",
+    "SuiteResult": "results",
+    **dict.fromkeys(("Expect", "Scenario", "Suite", "SuiteError", "Turn", "load_suite", "run_suite"), "suite"),
+}
 
-        return ChatWidget
-    raise AttributeError(f"module 'convowidget' has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'convowidget' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 
 def load_ipython_extension(ipython: Any) -> None:

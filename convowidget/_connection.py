@@ -1,5 +1,6 @@
 """One connection for one reply: open it, send the request once, fold frames into the
-reply within the limits, and close it from our side politely, whatever happened.
+reply within the limits, and close it from our side politely, whatever happened. When the
+client records a cassette, the attempt also keeps every frame with its time, and the close.
 
 ``Transport`` holds what a connection needs from the client's settings; the client makes
 one per reply. ``Transport.watch`` runs an attempt and ends it on stop, on silence past
@@ -24,6 +25,7 @@ from websockets.uri import parse_uri
 
 from ._failures import KEPT, amount, callback_failure, close_failure, open_failure, unexpected_failure
 from ._urls import is_loopback
+from .cassette import Close
 from .protocol import Event, parse_frame
 from .reply import ReplyBuilder, Status
 
@@ -55,6 +57,10 @@ class Attempt:
     close_reason: str = ""
     retryable: bool = False  # it failed in a way that trying again later may mend
     retry_after: str | None = None  # the server's Retry-After header, when it sent one
+    # Only when recording to a cassette: every frame with its time after the request went
+    # out, and how the server closed (None when this side closed first).
+    frames: list[tuple[float, bytes]] | None = None
+    server_close: Close | None = None
 
 
 class _NoRedirects(connect):
@@ -124,9 +130,12 @@ class Transport:
             payload = json.dumps(request, ensure_ascii=False)
             attempt.delivered = True  # from here on this prompt is never sent again
             await ws.send(payload)
+            sent_at, frames = loop.time(), attempt.frames  # frames: None unless recording
             while True:
                 frame = await ws.recv(decode=False)
                 attempt.last_activity = loop.time()
+                if frames is not None:
+                    frames.append((attempt.last_activity - sent_at, frame))
                 attempt.received += len(frame)
                 if attempt.received > self.max_reply_size:
                     attempt.close_code, attempt.close_reason = 1009, "reply passed max_reply_size"
@@ -141,6 +150,8 @@ class Transport:
                     except BaseException as exc:  # user code, even sys.exit(), ends only this reply
                         return "failed", callback_failure("on_event", exc)
         except ConnectionClosed as exc:
+            if attempt.frames is not None:
+                attempt.server_close = _server_close(exc)
             if exc.rcvd is not None and exc.rcvd.code == 1000:
                 return "complete", None
             return "failed", close_failure(exc, max_size=self.max_size)
@@ -190,6 +201,16 @@ class Transport:
         if idle:
             return "failed", f"no data from the server for {self.idle_timeout:g} s (idle_timeout); {KEPT}"
         return None
+
+
+def _server_close(exc: ConnectionClosed) -> Close | None:
+    """How the server ended the connection, for a cassette: its close frame, 1006 for a drop,
+    None when this side closed first (a replay then waits for its client to close)."""
+    if exc.rcvd is not None and (exc.sent is None or exc.rcvd_then_sent):
+        return Close(exc.rcvd.code, exc.rcvd.reason)
+    if exc.rcvd is None and exc.sent is None:
+        return Close(1006)
+    return None
 
 
 async def _close(ws: ClientConnection, attempt: Attempt) -> None:

@@ -66,6 +66,11 @@ _CLOSE_MEANINGS = {
     1012: ("the server is restarting", "Try again in a moment"),
     1013: ("the server is overloaded", "Try again later"),
     1014: ("a gateway in front of the server got a bad answer from it", "Try again later"),
+    # Private-use code; convowidget's replay server sends it for a prompt its cassette lacks.
+    4404: (
+        "the server has no reply to this prompt",
+        "A replay knows only what its cassette recorded: record this conversation first",
+    ),
 }
 
 

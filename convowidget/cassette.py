@@ -10,7 +10,8 @@ after the request was sent (a frame that is not UTF-8 is ``{"base64": ...}``); `
 server's close frame, ``{"code": 1006}`` for a dropped connection, or null when the
 client stopped first. The request keeps no owner id, user id, name, e-mail, phone or
 other personal ``lightConvoData`` (only ``origin``), and those values are blanked out of
-the frames too; the token is a header and never reaches the file.
+the frames too; the token is a header, never in the file, and blanked out of the frames
+should a server echo it.
 
 ``Recorder`` appends lines (the client calls it once per exchange); ``Cassette.load``
 reads them; ``Replay`` answers incoming requests from them for the embedded server.
@@ -46,11 +47,15 @@ class CassetteError(ConfigurationError):
 
 
 class CassetteMiss(ConvoError, LookupError):
-    """A prompt the cassette never recorded (at this point of a conversation)."""
+    """A prompt the cassette never recorded (at this point of a conversation).
 
-    def __init__(self, message: str, prompt: str) -> None:
+    ``reason`` is the short form a replaying server sends as its close reason.
+    """
+
+    def __init__(self, message: str, prompt: str, reason: str | None = None) -> None:
         super().__init__(message)
         self.prompt = prompt
+        self.reason = reason or f"no recorded reply to {_clip(prompt, 40)!r}"
 
 
 @dataclass(frozen=True)
@@ -89,9 +94,9 @@ def clean_request(request: Mapping[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def _secrets(request: Mapping[str, Any]) -> list[str]:
-    """Every personal value of the request, as it may appear inside a JSON frame."""
-    values: list[Any] = []
+def _secrets(request: Mapping[str, Any], more: Iterable[str] = ()) -> list[str]:
+    """Every personal value of the request (and ``more``), as it may appear inside a JSON frame."""
+    values: list[Any] = list(more)
     for outer, inner in _PERSONAL:
         part = request.get(outer)
         if isinstance(part, Mapping):
@@ -153,13 +158,16 @@ class Recorder:
         request: Mapping[str, Any],
         frames: Iterable[tuple[float, Frame]],
         close: Close | Mapping[str, Any] | None,
+        *,
+        secrets: Iterable[str] = (),
     ) -> None:
         """Append one exchange: ``frames`` as ``(seconds after the request, frame)``.
 
         A frame given as bytes is stored as text when it is UTF-8 (a client may read
-        frames undecoded), else as base64, replayed as a binary frame.
+        frames undecoded), else as base64, replayed as a binary frame. ``secrets`` are
+        more values to blank out of the frames (the client passes its token).
         """
-        secrets = _secrets(request)
+        secrets = _secrets(request, secrets)
         if isinstance(close, Mapping):
             close = Close(int(close.get("code", 1006)), str(close.get("reason") or ""))
         line = {
@@ -327,7 +335,7 @@ class Replay:
                 key = (tuple(state.prompts), prompt)
                 candidates = self.cassette.find(*key)
                 if not candidates:
-                    raise CassetteMiss(self._miss_message(state.prompts, prompt), prompt)
+                    raise self._miss(state.prompts, prompt)
                 exchange = candidates[self._used[key] % len(candidates)]
                 self._used[key] += 1
                 state.recorded = exchange.convo_id
@@ -344,16 +352,18 @@ class Replay:
             return turns[position]
         return None
 
-    def _miss_message(self, before: list[str], prompt: str) -> str:
+    def _miss(self, before: list[str], prompt: str) -> CassetteMiss:
         where = (
             f"as turn {len(before) + 1} of a conversation, after {_clip(before[-1])!r}"
             if before
             else "to start a conversation"
         )
-        return (
+        message = (
             f"the cassette {self.cassette.name} has no reply to {_clip(prompt)!r} {where}; "
             "record this conversation with ConvoClient(record=...) and replay again"
         )
+        short = f"as turn {len(before) + 1}" if before else "to start a conversation"
+        return CassetteMiss(message, prompt, f"no recorded reply to {_clip(prompt, 40)!r} {short}")
 
 
 def _clip(text: str, limit: int = 60) -> str:

@@ -1,22 +1,27 @@
-"""The ``convowidget`` command: serve the embedded agent, ask a question, run the demo."""
+"""The ``convowidget`` command: serve the embedded agent, ask a question, test an agent, run the demo."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .client import ConvoClient
-from .errors import ConvoError, StreamError
+from .errors import ConfigurationError, ConvoError, StreamError
 from .protocol import REGIONS, InvalidEvent, encode_event
 from .reply import ReplyBuilder
+
+if TYPE_CHECKING:
+    from .results import SuiteResult
 
 _EPILOG = """examples:
   convowidget demo                      JupyterLab on the demo notebooks, local demo agent
@@ -24,7 +29,33 @@ _EPILOG = """examples:
   convowidget ask "How do I install it?"            ask the local demo agent
   convowidget ask --agent-id ID --region na "Hi"    ask a real Convocore agent
     (owner id and token come from CONVOCORE_OWNER_ID and CONVOCORE_TOKEN)
+  convowidget test agent-tests.yaml --agent-id ID --junit results.xml   test an agent (CI)
+  convowidget test agent-tests.yaml --demo --record session.jsonl       record a session
+  convowidget test agent-tests.yaml --replay session.jsonl              test offline, from it
+  convowidget serve --replay session.jsonl                              serve a recorded session
 """
+
+
+def _positive(text: str) -> int:
+    """argparse type: a whole number of at least 1 (a bad one exits 2 with argparse's message)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
+    return value
+
+
+def _pace(text: str) -> float:
+    """argparse type: a replay's pace, a number of at least 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,10 +67,42 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the embedded Convocore-compatible server with its demo agent")
+    serve = commands.add_parser(
+        "serve", help="run the embedded Convocore-compatible server: the demo agent, or a recorded session"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     serve.add_argument("--chunk-delay", type=float, default=0.02, help="seconds between streamed chunks (default 0.02)")
+    serve.add_argument(
+        "--replay", type=Path, metavar="CASSETTE", help="answer from a cassette recorded with --record or record=..."
+    )
+    serve.add_argument(
+        "--pace", type=_pace, default=1.0, help="with --replay: 1 as recorded (default), 0.5 twice as fast, 0 at once"
+    )
+
+    test = commands.add_parser(
+        "test",
+        help="run an agent test suite (YAML or JSON); exit 0 all passed, 1 failures, 2 bad suite",
+        description="Run each scenario of the suite as one conversation with the agent and check every reply. "
+        "Exit status: 0 all passed, 1 some failed, 2 the suite or the options are wrong, 130 interrupted.",
+    )
+    test.add_argument("suite", type=Path, help="the suite file (.yaml, .yml or .json)")
+    test.add_argument("--url", help="WebSocket address (or CONVOCORE_URL)")
+    test.add_argument("--agent-id", help="Convocore agent id (or CONVOCORE_AGENT_ID)")
+    test.add_argument("--region", choices=sorted(REGIONS), help="eu or na (or CONVOCORE_REGION; default eu)")
+    test.add_argument("--concurrency", type=_positive, default=8, help="conversations at once (default 8)")
+    test.add_argument("--repeat", type=_positive, default=1, help="run each scenario N times; report the pass rate")
+    test.add_argument(
+        "--stop-on-failure", action="store_true", help="skip the rest of a scenario's turns after a failed one"
+    )
+    test.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML (one testcase per scenario)")
+    test.add_argument("--html", type=Path, metavar="FILE", help="write the results view as a standalone HTML page")
+    test.add_argument("--json", action="store_true", help="print the whole result as JSON (the summary goes to stderr)")
+    test.add_argument("--record", type=Path, metavar="FILE", help="append every exchange to this cassette")
+    test.add_argument("--replay", type=Path, metavar="CASSETTE", help="test against a recorded session, offline")
+    test.add_argument("--pace", type=_pace, default=0.0, help="with --replay: 0 at once (default), 1 as recorded")
+    test.add_argument("--demo", action="store_true", help="test the local demo agent")
+    test.add_argument("--idle-timeout", type=float, default=60.0, help="seconds of silence before a reply fails")
 
     ask = commands.add_parser(
         "ask",
@@ -111,14 +174,87 @@ def _ask(args: argparse.Namespace) -> int:
         return asyncio.run(_stream(client, args))
 
 
+@contextlib.contextmanager
+def _test_target(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    """Client options for ``convowidget test``: the agent given, or a local server (demo or replay)."""
+    if args.replay or args.demo:
+        if args.replay and args.demo:
+            raise ConfigurationError("pass --demo or --replay CASSETTE, not both")
+        if args.agent_id or args.url:
+            raise ConfigurationError("--demo and --replay test a local server: drop --url and --agent-id")
+        from .server import serve
+
+        options: dict[str, Any] = {"replay": args.replay, "pace": args.pace} if args.replay else {}
+        with serve(**options) as server:
+            print(f"testing against: {server.label}", file=sys.stderr, flush=True)
+            yield {"url": server.url, "agent_id": "demo"}
+        return
+    if not _configured(args):
+        raise ConfigurationError(
+            "no agent to test: pass --agent-id (or set CONVOCORE_AGENT_ID), --url, --demo or --replay CASSETTE"
+        )
+    yield {"agent_id": args.agent_id, "region": args.region, "url": args.url}
+
+
+def _summary(result: SuiteResult) -> list[str]:
+    """The failures, the latency, and last a plain line such as ``3 passed, 1 failed in 2.1 s``."""
+    lines = []
+    for scenario in result.scenarios:
+        if scenario.status != "passed":
+            lines.append(f"{scenario.status.upper()}: {scenario.name}")
+            lines.extend(f"    {failure}" for failure in scenario.failures)
+    latency = result.latency()
+    if latency["first_chunk_p50"] is not None:
+        lines.append(
+            f"first chunk p50 {latency['first_chunk_p50']:.2f} s, p95 {latency['first_chunk_p95']:.2f} s; "
+            f"whole reply p50 {latency['reply_p50']:.2f} s, p95 {latency['reply_p95']:.2f} s"
+        )
+    counts = f"{result.passed} passed, {result.failed} failed"
+    if result.not_run:
+        counts += f", {result.not_run} not run"
+    if result.repeat > 1:
+        counts += f" ({result.pass_rate:.0%} of {len(result.runs)} runs passed)"
+    if result.interrupted:
+        counts += ", interrupted"
+    lines.append(f"{counts} in {result.elapsed:.1f} s")
+    return lines
+
+
+def _test(args: argparse.Namespace) -> int:
+    from .suite import load_suite
+
+    suite = load_suite(args.suite)  # a bad suite stops here, before anything is sent (exit 2)
+    with _test_target(args) as options:
+        client = ConvoClient(idle_timeout=args.idle_timeout, record=args.record, **options)
+        result = client.run_suite(
+            suite,
+            concurrency=args.concurrency,
+            repeat=args.repeat,
+            stop_on_failure=args.stop_on_failure,
+            progress=sys.stderr.isatty(),
+        )
+    if args.junit:
+        result.to_junit(args.junit)
+    if args.html:
+        result.to_html(args.html)
+    if args.json:
+        print(result.to_json())
+    print("\n".join(_summary(result)), file=sys.stderr if args.json else sys.stdout, flush=True)
+    if result.interrupted:
+        return 130
+    return 0 if result.ok else 1
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .server import serve
 
-    server = serve(host=args.host, port=args.port, chunk_delay=args.chunk_delay)
+    replay = {"replay": args.replay, "pace": args.pace} if args.replay else {}
+    server = serve(host=args.host, port=args.port, chunk_delay=args.chunk_delay, **replay)
 
     async def run() -> None:
         async with server:
-            print(f"convowidget embedded server (demo agent) on {server.url}", flush=True)
+            what = f"replay of {args.replay.name}" if args.replay else "demo agent"
+            print(f"convowidget embedded server ({what}) on {server.url}", flush=True)
             print("Press Ctrl+C to stop.", flush=True)
             await asyncio.Future()
 
@@ -221,10 +357,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return {"serve": _serve, "ask": _ask, "demo": _demo}[args.command](args)
+        return {"serve": _serve, "ask": _ask, "test": _test, "demo": _demo}[args.command](args)
     except ConvoError as exc:
         print(f"convowidget: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("convowidget: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -22,16 +22,21 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _io
 from ._connection import Attempt, EventCallback, Outcome, Transport
 from ._failures import KEPT, callback_failure, unexpected_failure
 from ._retry import retry_delay, retry_note
 from ._urls import check_url, is_loopback, redact, safe_url
+from .cassette import Close, Recorder
 from .errors import ConfigurationError, ConvoError, StreamError
 from .protocol import Event, build_interact, region_info, validate_request
 from .reply import Reply, ReplyBuilder
+
+if TYPE_CHECKING:
+    from .results import SuiteResult
+    from .suite import Scenario, Suite
 
 __all__ = ["ConvoClient", "PendingReply", "check_url", "is_loopback", "redact", "retry_delay", "safe_url"]
 
@@ -58,6 +63,14 @@ def _seconds(name: str, value: object, *, wanted: str = "a positive, finite numb
 
 def _optional_seconds(name: str, value: object) -> float | None:
     return None if value is None else _seconds(name, value, wanted="a positive, finite number of seconds or None")
+
+
+def _recorder(record: object) -> Recorder | None:
+    if record is None or isinstance(record, Recorder):
+        return record
+    if isinstance(record, (str, os.PathLike)):
+        return Recorder(record)  # creates the file now: an unwritable path fails here, not mid-run
+    raise ConfigurationError(f"record: expected the path of a cassette file, got {type(record).__name__}")
 
 
 def _whole(name: str, value: object, *, least: int) -> int:
@@ -104,6 +117,11 @@ class ConvoClient:
     default) a whole reply; ``max_size`` bounds one frame and ``max_reply_size`` the sum
     of a reply's frames. ``retries`` is how often ``ask_many`` retries a prompt that never
     reached the server (refused with 429 or 503, connection refused, open timeout).
+
+    ``record`` (a file path, or a ``Recorder`` to share) appends every exchange that
+    reached the server to a JSONL cassette, which ``serve(replay=...)`` plays back: the
+    request without owner id, user id or personal data, every frame with its time, and
+    the close. The token is never written.
     """
 
     def __init__(
@@ -127,6 +145,7 @@ class ConvoClient:
         timeout: float | None = None,
         max_reply_size: int = DEFAULT_MAX_REPLY_SIZE,
         retries: int = 2,
+        record: str | os.PathLike[str] | Recorder | None = None,
     ) -> None:
         raw_url = _env(url, "CONVOCORE_URL")
         try:
@@ -157,6 +176,8 @@ class ConvoClient:
             self._person = {"user_name": user_name, "user_email": user_email, "user_phone": user_phone}
             self._turns: OrderedDict[str, list[Any]] = OrderedDict()
             self._turns_lock = threading.Lock()
+            self._recorder = _recorder(record)
+            self._record_failed = False
             # Fail now, not at the first prompt, on a missing agent id or any bad field
             # (the prompt and conversation id here are stand-ins).
             self.make_request("check", "check")
@@ -256,9 +277,15 @@ class ConvoClient:
         tries = 0
         while True:
             attempt = Attempt(last_activity=loop.time() + transport.open_timeout)
-            status, error = await transport.watch(
-                transport.receive(request, builder, on_event, attempt), attempt, stop_event, deadline
-            )
+            if self._recorder is not None:
+                attempt.frames = []
+            try:
+                status, error = await transport.watch(
+                    transport.receive(request, builder, on_event, attempt), attempt, stop_event, deadline
+                )
+            finally:  # a cancelled exchange is recorded too, as one the client ended
+                if attempt.frames is not None and attempt.delivered:
+                    self._record(request, attempt.frames, attempt.server_close)
             if status != "failed" or attempt.delivered or not attempt.retryable or tries >= retries:
                 return status, retry_note(error, tries) if status == "failed" else error
             delay = min(retry_delay(tries, attempt.retry_after), max(0.0, deadline - loop.time()))
@@ -267,6 +294,24 @@ class ConvoClient:
             await self._backoff(delay, stop_event)
             if stop_event.is_set():
                 return "stopped", "stopped while waiting to retry; the prompt was not delivered"
+
+    def _record(self, request: dict[str, Any], frames: list[tuple[float, bytes]], close: Close | None) -> None:
+        """Append a delivered exchange to the cassette; a failure to write (a full disk) never fails the reply."""
+        if self._recorder is None:
+            return
+        try:
+            self._recorder.record(request, frames, close, secrets=(self._token or "",))
+        except Exception as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            level = logging.DEBUG if self._record_failed else logging.WARNING
+            self._record_failed = True
+            log.log(
+                level,
+                "could not add an exchange to the cassette %s (%s); the reply itself is fine, "
+                "and further failures to write it are logged at DEBUG",
+                self._recorder.path,
+                why,
+            )
 
     async def exchange(
         self,
@@ -406,6 +451,34 @@ class ConvoClient:
         finally:
             if bar is not None:
                 bar.close()
+
+    def run_suite(
+        self,
+        suite: Suite | Scenario | Iterable[Scenario] | str | os.PathLike[str],
+        *,
+        concurrency: int = 8,
+        progress: bool = True,
+        stop_on_failure: bool = False,
+        repeat: int = 1,
+        retries: int | None = None,
+    ) -> SuiteResult:
+        """Run a test suite (a ``Suite``, scenarios, or a YAML/JSON file) against this agent.
+
+        Each scenario is one conversation, its turns in order; scenarios run ``concurrency``
+        at a time. ``retries`` (default: the client's, 2) re-tries a prompt that never
+        reached the server. See ``convowidget.suite.run_suite`` for the rest.
+        """
+        from .suite import run_suite
+
+        return run_suite(
+            self,
+            suite,
+            concurrency=concurrency,
+            progress=progress,
+            stop_on_failure=stop_on_failure,
+            repeat=repeat,
+            retries=retries,
+        )
 
     def stream(self, prompt: str, convo_id: str | None = None, **extra: Any) -> AsyncIterator[Event]:
         """Yield each event as it arrives (as the reply builder assembled it), on the caller's loop.

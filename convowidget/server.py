@@ -12,15 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import http
-import inspect
 import ipaddress
 import json
 import logging
 import math
+import os
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,8 +30,10 @@ from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from ._agents import Agent, agent_items
+from .cassette import Cassette, CassetteMiss, Replay
 from .demo import LABEL as DEMO_LABEL
-from .demo import demo_agent, split_chunks
+from .demo import demo_agent
 from .errors import ConfigurationError
 from .protocol import ChunkEvent, Event, MetadataEvent, encode_event, has_lone_surrogate, loads, validate_request
 from .turns import parse_snapshot, turn_text
@@ -42,8 +44,6 @@ log = logging.getLogger("convowidget.server")
 _wire_logger = logging.getLogger("convowidget.server.websockets")
 _wire_logger.setLevel(logging.INFO)  # frames carry owner ids and e-mails: never at DEBUG
 _wire_logger.addFilter(lambda record: record.levelno > logging.DEBUG)
-
-Agent = Callable[["AgentRequest"], Any]
 
 
 @dataclass(frozen=True)
@@ -175,136 +175,6 @@ class _History:
             self.size -= self._sizes.popleft() + (2 if self.turns else 0)
 
 
-# ---------------------------------------------------------------------------- agents
-
-
-class _End:
-    """Marks the end of what a worker thread handed over (see ``_ThreadedIterator``)."""
-
-
-_BATCH_END, _EXHAUSTED = _End(), _End()
-
-
-class _ThreadedIterator:
-    """A sync iterator run on a worker thread, with no thread hop per item.
-
-    A worker calls ``next()`` up to ``batch`` times, handing each item to the loop as soon
-    as it exists (a slow agent still streams, and never blocks the loop), then gives its
-    thread back; the next batch starts once the loop has taken those items. When the
-    reader stops early (the client left), the iterator is closed on a worker thread.
-    """
-
-    def __init__(self, iterator: Iterator[Any], batch: int = 64) -> None:
-        self._iterator = iterator
-        self._batch = batch
-        self._loop = asyncio.get_running_loop()
-        self._items: asyncio.Queue[Any] = asyncio.Queue()
-        self._lock = threading.Lock()
-        self._working = False
-        self._stopping = False
-        self._finished = False
-
-    def _hand_over(self, item: Any) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is reading
-            self._loop.call_soon_threadsafe(self._items.put_nowait, item)
-
-    def _work(self) -> None:
-        """On a worker thread: one batch of ``next()`` calls."""
-        end: Any = _BATCH_END
-        try:
-            for _ in range(self._batch):
-                if self._stopping:
-                    break
-                try:
-                    item = next(self._iterator)
-                except StopIteration:
-                    end = _EXHAUSTED
-                    break
-                except BaseException as exc:  # raised on the loop by the reader, SystemExit included
-                    end = exc
-                    break
-                self._hand_over(item)
-        finally:
-            with self._lock:
-                self._working = False
-                self._finished = end is not _BATCH_END
-                stop = self._stopping
-            if stop and not self._finished:
-                self._close()
-            else:
-                self._hand_over(end)
-
-    def _close(self) -> None:
-        close = getattr(self._iterator, "close", None)
-        if close is not None:
-            try:
-                close()
-            except Exception:
-                log.warning("a sync agent failed while being closed", exc_info=True)
-
-    async def items(self) -> AsyncIterator[Any]:
-        """The iterator's items, read on the loop."""
-        try:
-            while True:
-                with self._lock:
-                    self._working = True
-                self._loop.run_in_executor(None, self._work)
-                while (item := await self._items.get()) is not _BATCH_END:
-                    if item is _EXHAUSTED:
-                        return
-                    if isinstance(item, BaseException):
-                        raise item
-                    yield item
-        finally:
-            with self._lock:
-                self._stopping = True
-                idle = not self._working and not self._finished
-            if idle:
-                self._loop.run_in_executor(None, self._close)
-
-
-async def _agent_items(agent: Agent, request: AgentRequest) -> AsyncGenerator[Any, None]:
-    """Whatever the agent is (plain, async, generator, async generator), yield its items.
-
-    Sync code runs on worker threads so a slow agent never blocks other conversations.
-    However this generator ends (the client left, too), the agent's own iterator is closed.
-    """
-    items = await _agent_iterator(agent, request)
-    try:
-        async for item in items:
-            yield item
-    finally:
-        aclose = getattr(items, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-
-async def _agent_iterator(agent: Agent, request: AgentRequest) -> AsyncIterator[Any]:
-    if inspect.isasyncgenfunction(agent):
-        return agent(request)  # type: ignore[no-any-return]
-    if inspect.isgeneratorfunction(agent):
-        result: Any = agent(request)  # making a generator runs none of its code
-    elif inspect.iscoroutinefunction(agent):
-        result = await agent(request)
-    else:
-        result = await asyncio.to_thread(agent, request)
-    if inspect.isawaitable(result):
-        result = await result
-    if isinstance(result, str):
-        return _async_items(split_chunks(result))
-    if isinstance(result, (dict, ChunkEvent, MetadataEvent)) or result is None:
-        return _async_items([] if result is None else [result])
-    if hasattr(result, "__aiter__"):
-        return result.__aiter__()  # type: ignore[no-any-return]
-    return _ThreadedIterator(iter(result)).items()
-
-
-async def _async_items(items: Iterable[Any]) -> AsyncIterator[Any]:
-    """Items already at hand (a plain agent's answer), as an async iterator."""
-    for item in items:
-        yield item
-
-
 class _Reply:
     """What one answer has sent so far: chunk count, plain text, the last snapshot, metadata to send."""
 
@@ -348,6 +218,8 @@ class EmbeddedServer:
         backlog: int = 2048,
         max_history_turns: int = 200,
         max_history_bytes: int = 2**20,
+        replay: str | os.PathLike[str] | Cassette | Replay | None = None,
+        pace: float = 1.0,
     ) -> None:
         if agent is not None and not callable(agent):
             raise ConfigurationError(f"agent: expected a function, got {type(agent).__name__}")
@@ -355,8 +227,13 @@ class EmbeddedServer:
             raise ConfigurationError(f"host: expected a string such as '127.0.0.1', got {type(host).__name__}")
         if faults is not None and not isinstance(faults, Faults):
             raise ConfigurationError(f"faults: expected Faults(...), got {type(faults).__name__}")
+        self.replay = _replay(replay, pace, agent, faults)
         self.agent: Agent = agent or demo_agent
-        self.label = label or (DEMO_LABEL if agent is None else "Custom agent (embedded server)")
+        if self.replay is not None:
+            default_label = f"Replay of {self.replay.cassette.name} (embedded server)"
+        else:
+            default_label = DEMO_LABEL if agent is None else "Custom agent (embedded server)"
+        self.label = label or default_label
         self.host = host
         self.port = port
         self.chunk_delay = chunk_delay
@@ -436,7 +313,10 @@ class EmbeddedServer:
         exposed = [a for a in addresses if not ipaddress.ip_address(a.split("%")[0]).is_loopback]
         if not exposed:
             return
-        who = "the demo agent" if self.agent is demo_agent else "your agent"
+        if self.replay is not None:
+            who = "the replayed session"
+        else:
+            who = "the demo agent" if self.agent is demo_agent else "your agent"
         if any(ipaddress.ip_address(a.split("%")[0]).is_unspecified for a in exposed):
             log.warning(
                 "the embedded server listens on every network interface (host=%r): %s is reachable from "
@@ -579,6 +459,9 @@ class EmbeddedServer:
         return history
 
     async def _answer(self, ws: ServerConnection, request: dict[str, Any], faults: Faults | None) -> None:
+        if self.replay is not None:
+            await self._play(ws, request, self.replay)
+            return
         convo_id, prompt = request["convoId"], request["prompt"]
         history = self._history(convo_id)
         if prompt.strip().lower() != "start":  # the greeting adds no user turn
@@ -586,7 +469,7 @@ class EmbeddedServer:
         agent_request = AgentRequest(prompt, convo_id, request["agentId"], list(history.turns), request)
         reply = _Reply()
         try:
-            async with contextlib.aclosing(_agent_items(self.agent, agent_request)) as items:
+            async with contextlib.aclosing(agent_items(self.agent, agent_request)) as items:
                 if not await self._stream(ws, items, reply, faults):
                     return
         except ConnectionClosed:
@@ -603,6 +486,26 @@ class EmbeddedServer:
         await ws.send(_dumps({"type": "metadata", "metadata": {**usage, **reply.metadata}}))
         await ws.send(json.dumps({"type": "sync_chat_history", "turns": list(history.turns)}))
         await ws.close(1000)
+
+    @staticmethod
+    async def _play(ws: ServerConnection, request: dict[str, Any], replay: Replay) -> None:
+        """Answer from the cassette: the recorded frames at their pace, then the recorded close.
+
+        A prompt the cassette never recorded gets close code 4404 naming it.
+        """
+        try:
+            playback = replay.answer(request)
+        except CassetteMiss as exc:
+            log.info("%s", exc)
+            await ws.close(4404, _trim_reason(exc.reason))
+            return
+        await playback.play(ws.send)
+        if playback.close is None:  # the recording's client stopped first: wait for this one to leave
+            await ws.wait_closed()
+        elif playback.close.sendable:
+            await ws.close(playback.close.code, playback.close.reason)
+        elif ws.transport is not None:  # 1006 and the like are never sent: drop the connection
+            ws.transport.abort()
 
     async def _stream(
         self, ws: ServerConnection, items: AsyncIterator[Any], reply: _Reply, faults: Faults | None
@@ -667,6 +570,26 @@ class EmbeddedServer:
         return False
 
 
+def _replay(
+    replay: str | os.PathLike[str] | Cassette | Replay | None, pace: float, agent: Agent | None, faults: Faults | None
+) -> Replay | None:
+    """The ``Replay`` a server answers from, or None; a cassette that cannot be read fails here."""
+    if replay is None:
+        return None
+    if agent is not None:
+        raise ConfigurationError("pass either an agent or replay=..., not both: a replay answers from its cassette")
+    mid_reply = ("drop_after", "close_after", "malformed_after", "stall_after", "chunk_delay")
+    if faults is not None and any(getattr(faults, name) is not None for name in mid_reply):
+        raise ConfigurationError(
+            "faults: a replay plays its recording as it was; only Faults(refuse_status=...) applies to it"
+        )
+    if isinstance(replay, Replay):
+        return replay
+    if not isinstance(replay, (str, os.PathLike, Cassette)):
+        raise ConfigurationError(f"replay: expected the path of a cassette, got {type(replay).__name__}")
+    return Replay(replay, pace=pace)
+
+
 def serve(agent: Agent | None = None, **options: Any) -> EmbeddedServer:
     """An embedded server for ``with`` (own thread) or ``async with`` (current loop).
 
@@ -676,5 +599,11 @@ def serve(agent: Agent | None = None, **options: Any) -> EmbeddedServer:
     ``request_timeout``, ``allowed_origins`` (web page origins let in; none by default),
     ``backlog`` (pending connects the listener holds, 2048), ``max_history_turns`` (200)
     and ``max_history_bytes`` (1 MiB of JSON) per conversation.
+
+    ``serve(replay="session.jsonl")`` answers from a cassette recorded with
+    ``ConvoClient(record=...)`` instead of an agent: the recorded frames, paced as
+    recorded (``pace=1.0``), scaled (``pace=0.5`` twice as fast) or at once (``pace=0``),
+    then the recorded close. A prompt the cassette never recorded gets close code 4404
+    naming it. Only ``Faults(refuse_status=...)`` applies to a replay.
     """
     return EmbeddedServer(agent, **options)

@@ -3,7 +3,7 @@
 A suite is plain data (``Suite`` > ``Scenario`` > ``Turn`` > ``Expect``), written in
 Python or loaded from YAML or JSON by ``load_suite``, which checks every key before
 anything is sent. ``run_suite`` runs the scenarios a few at a time through the client's
-public ``ask_async`` on convowidget's IO thread and returns a ``SuiteResult``
+public ``exchange`` on convowidget's IO thread and returns a ``SuiteResult``
 (see ``convowidget.results``) for notebooks, CI and pandas.
 """
 
@@ -564,18 +564,25 @@ def _as_suite(suite: Suite | Scenario | Iterable[Scenario] | str | os.PathLike[s
     return Suite(suite)
 
 
-def _whole(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigurationError(f"{name}: expected a whole number of at least 1, got {value!r}")
+def _whole(name: str, value: object, *, least: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigurationError(f"{name}: expected a whole number of at least {least}, got {value!r}")
     return value
 
 
 class _Run:
-    """The state one ``run_suite`` call shares between its scenarios (on the IO thread)."""
+    """The state one ``run_suite`` call shares between its scenarios (on the IO thread).
+
+    ``stop()`` (an interrupt) sets ``stop_event``, which ends every reply in flight
+    ``stopped`` with its text so far; scenarios doing anything else (waiting for a free
+    slot, running a check) are cancelled.
+    """
 
     def __init__(self, total: int, progress: bool, description: str) -> None:
         self.stopped = False
+        self.stop_event = asyncio.Event()
         self.tasks: list[asyncio.Future[None]] = []
+        self.receiving: set[asyncio.Future[Any] | None] = set()  # scenarios waiting for a reply
         self.failed = 0
         self.bar: Any = None
         if progress:
@@ -585,8 +592,10 @@ class _Run:
 
     def stop(self) -> None:
         self.stopped = True
+        self.stop_event.set()
         for task in self.tasks:
-            task.cancel()
+            if task not in self.receiving:
+                task.cancel()
 
     def finished(self, result: ScenarioResult) -> None:
         if result.status == "failed":
@@ -604,7 +613,20 @@ async def _evaluate(expect: Expect, reply: Reply) -> list[str]:
     return failures
 
 
-async def _run_scenario(client: ConvoClient, scenario: Scenario, record: ScenarioResult, stop_on_failure: bool) -> None:
+async def _ask(client: ConvoClient, prompt: str, convo_id: str, state: _Run, retries: int) -> Reply:
+    """One turn's reply; an interrupt meanwhile ends it ``stopped``, its text kept."""
+    request = client.make_request(prompt, convo_id)
+    task = asyncio.current_task()
+    state.receiving.add(task)
+    try:
+        return await client.exchange(request, stop_event=state.stop_event, retries=retries)
+    finally:
+        state.receiving.discard(task)
+
+
+async def _run_scenario(
+    client: ConvoClient, scenario: Scenario, record: ScenarioResult, state: _Run, stop_on_failure: bool, retries: int
+) -> None:
     """Send the turns in order in one conversation, filling ``record`` as each turn ends."""
     started = time.perf_counter()
     record.status = "running"
@@ -617,11 +639,13 @@ async def _run_scenario(client: ConvoClient, scenario: Scenario, record: Scenari
                 current.status = "skipped"
                 continue
             try:
-                reply = await client.ask_async(turn.user, convo_id=convo_id)
+                reply = await _ask(client, turn.user, convo_id, state, retries)
             except Exception as exc:  # the client should not raise; if it does, it is this turn's failure
                 current.failures = [f"the client raised {type(exc).__name__}: {exc}"]
             else:
                 current.reply = reply
+                if state.stopped:  # interrupted while it came in: keep the reply, judge nothing more
+                    raise asyncio.CancelledError
                 current.failures = await _evaluate(turn.expect, reply)
             current.status = "failed" if current.failures else "passed"
             failed = failed or bool(current.failures)
@@ -643,20 +667,24 @@ def run_suite(
     progress: bool = True,
     stop_on_failure: bool = False,
     repeat: int = 1,
+    retries: int | None = None,
 ) -> SuiteResult:
     """Run every scenario as its own conversation, up to ``concurrency`` at once.
 
     A failed turn fails its scenario; its remaining turns still run unless
     ``stop_on_failure=True`` (then they are ``skipped``). ``repeat=N`` runs each
-    scenario N times, in N conversations, and reports its pass rate. A KeyboardInterrupt
-    (the kernel's stop button) stops the run and returns what finished: scenarios in
-    flight are ``interrupted``, those not started ``not run``; neither counts as failed.
+    scenario N times, in N conversations, and reports its pass rate. ``retries``
+    (default: the client's) re-tries a prompt that never reached the server. A
+    KeyboardInterrupt (the kernel's stop button) stops the run and returns what
+    finished: scenarios in flight are ``interrupted`` (the reply that was coming in is
+    kept, with its text so far), those not started ``not run``; neither counts as failed.
     """
     if _io.on_io_thread():
         raise ConvoError("run_suite() cannot block inside a reply callback")
     built = _as_suite(suite)
     concurrency = _whole("concurrency", concurrency)
     repeat = _whole("repeat", repeat)
+    retries = client.retries if retries is None else _whole("retries", retries, least=0)
     records = [
         ScenarioResult.planned(scenario.name, run, [(turn.user, turn.expect.to_dict()) for turn in scenario.turns])
         for scenario in built.scenarios
@@ -671,7 +699,7 @@ def run_suite(
             async with gate:
                 if state.stopped:
                     return
-                await _run_scenario(client, scenarios[record.scenario], record, stop_on_failure)
+                await _run_scenario(client, scenarios[record.scenario], record, state, stop_on_failure, retries)
         except asyncio.CancelledError:
             return  # cancelled while waiting for a free slot: stays "not run"
         state.finished(record)

@@ -1,16 +1,18 @@
 """Cassettes: recording exchanges from a real server, and replaying them byte for byte.
 
-Frames are captured by a bare websockets client talking to the embedded server, the way
-``ConvoClient(record=...)`` captures them; replay is served by a bare websockets server
-that plays ``Replay`` answers, the way ``serve(replay=...)`` does.
+The format is tested first with bare websockets clients and servers (frames captured the
+way ``ConvoClient(record=...)`` captures them, played the way ``serve(replay=...)`` plays
+them); then through the product itself: the client's ``record=``, the embedded server's
+``replay=``, a suite run offline, a chat panel, every way an exchange ends, a full disk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
+import logging
+import os
 import threading
 
 import pytest
@@ -19,11 +21,10 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 
-from convowidget import ConvoClient, serve
+from convowidget import ConfigurationError, ConvoClient, Faults, serve
 from convowidget.cassette import Cassette, CassetteError, CassetteMiss, Close, Recorder, Replay
 from convowidget.protocol import build_interact, parse_frame
 from convowidget.reply import ReplyBuilder
-from convowidget.server import EmbeddedServer
 
 PERSONAL = {**SECRETS, "user_name": "Ada Lovelace-Secret"}
 CONVERSATION = ["start", "How do I install it?", "menu", "I want a human"]
@@ -292,16 +293,9 @@ def test_recording_from_many_threads_never_interleaves_lines(tmp_path):
     assert [e.prompt for e in cassette.conversations["c3"]] == [f"w3 n{n}" for n in range(25)]
 
 
-# ---------------------------------------------------------------------- once the hooks are in
+# ---------------------------------------------------------------------- ConvoClient(record=) and serve(replay=)
 
 
-HOOKED = "record" in inspect.signature(ConvoClient.__init__).parameters and (
-    "replay" in inspect.signature(EmbeddedServer.__init__).parameters
-)
-needs_hooks = pytest.mark.skipif(not HOOKED, reason="ConvoClient(record=) and serve(replay=) not integrated yet")
-
-
-@needs_hooks
 def test_client_records_and_the_embedded_server_replays(tmp_path):
     path = tmp_path / "session.jsonl"
     with serve(chunk_delay=0) as server:
@@ -326,10 +320,13 @@ def test_client_records_and_the_embedded_server_replays(tmp_path):
             original.metadata,
             original.turns,
         )
-    assert missing.status == "failed" and "never recorded" in missing.error
+    assert missing.status == "failed"
+    assert missing.error == (
+        "the server has no reply to this prompt: \"no recorded reply to 'never recorded' as turn 5\". "
+        "A replay knows only what its cassette recorded: record this conversation first. (close code 4404)"
+    )
 
 
-@needs_hooks
 def test_a_suite_recorded_once_runs_offline_from_the_cassette(tmp_path):
     from convowidget.suite import Scenario, Suite, Turn, run_suite
 
@@ -348,7 +345,6 @@ def test_a_suite_recorded_once_runs_offline_from_the_cassette(tmp_path):
     assert [t.text for t in offline.turns] == [t.text for t in live.turns]
 
 
-@needs_hooks
 def test_a_chat_panel_records_too(tmp_path, recording_comm):
     from convowidget import ChatWidget
 
@@ -360,3 +356,89 @@ def test_a_chat_panel_records_too(tmp_path, recording_comm):
     (greeting, menu) = Cassette.load(path).exchanges
     assert (greeting.prompt, menu.prompt) == ("start", "menu")
     assert greeting.convo_id == menu.convo_id == chat.convo_id
+
+
+def test_each_way_an_exchange_ends_is_recorded_and_replayed_the_same(tmp_path):
+    path = tmp_path / "endings.jsonl"
+    words = "one two three four five six"
+    endings = {
+        "error": Faults(close_after=2, close_code=1011, close_reason="agent crashed"),
+        "drop": Faults(drop_after=2),
+        "stall": Faults(stall_after=2),  # the server goes quiet; the client gives up and closes
+    }
+    originals = {}
+    for name, faults in endings.items():
+        with serve(lambda request: words, chunk_delay=0, faults=faults) as server:
+            client = ConvoClient(url=server.url, agent_id="a", idle_timeout=1, record=path)
+            originals[name] = client.ask(name)
+    closes = {exchange.prompt: exchange.close for exchange in Cassette.load(path).exchanges}
+    assert closes == {"error": Close(1011, "agent crashed"), "drop": Close(1006), "stall": None}
+    with serve(replay=path, pace=0) as server:
+        client = ConvoClient(url=server.url, agent_id="a", idle_timeout=1)
+        copies = {name: client.ask(name) for name in endings}
+    for name, original in originals.items():
+        assert original.status == "failed" and original.text == "one two "
+        assert (copies[name].status, copies[name].text, copies[name].error) == (
+            original.status,
+            original.text,
+            original.error,
+        )
+
+
+def test_only_delivered_exchanges_are_recorded(tmp_path):
+    path = tmp_path / "retried.jsonl"
+    with serve(chunk_delay=0, faults=Faults(refuse_status=503, retry_after=0, times=1)) as server:
+        reply = ConvoClient(url=server.url, agent_id="demo", record=path).ask("start", retries=1)
+    assert reply.status == "complete"
+    (exchange,) = Cassette.load(path).exchanges  # the refused handshake sent nothing: no line for it
+    assert exchange.prompt == "start" and exchange.close == Close(1000)
+
+
+async def test_a_token_the_server_echoes_never_reaches_the_cassette(tmp_path):
+    async def echo_headers(ws):
+        await ws.recv()
+        chunk = {"type": "chunk", "chunk": f"you sent {ws.request.headers['Authorization']}", "chunkIndex": 0}
+        await ws.send(json.dumps(chunk))
+        await ws.close(1000)
+
+    path = tmp_path / "token.jsonl"
+    async with ws_serve(echo_headers, "127.0.0.1", 0) as server:
+        url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/interact"
+        reply = await ConvoClient(url=url, agent_id="a", record=path, **SECRETS).ask_async("hi")
+    assert reply.text == f"you sent Bearer {SECRETS['token']}"  # the client itself sees it...
+    text = path.read_text(encoding="utf-8")
+    assert SECRETS["token"] not in text and "you sent Bearer [redacted]" in text  # ...the cassette never
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full to play a full disk")
+def test_a_full_disk_does_not_fail_the_reply(caplog):
+    caplog.set_level(logging.DEBUG, logger="convowidget.client")
+    with serve(chunk_delay=0) as server:
+        client = ConvoClient(url=server.url, agent_id="demo", record="/dev/full", **SECRETS)
+        replies = [client.ask("start"), client.ask("menu")]
+    assert [reply.status for reply in replies] == ["complete", "complete"]
+    ours = [record for record in caplog.records if record.name == "convowidget.client"]
+    assert [record.levelno for record in ours] == [logging.WARNING, logging.DEBUG]  # said once, then quietly
+    message = ours[0].getMessage()
+    assert "could not add an exchange to the cassette /dev/full (No space left on device)" in message
+    assert "the reply itself is fine" in message
+    for value in SECRETS.values():
+        assert value not in caplog.text
+
+
+def test_bad_record_and_replay_options_fail_at_once(tmp_path):
+    with pytest.raises(ConfigurationError, match="record: expected the path of a cassette file, got int"):
+        ConvoClient(url="ws://127.0.0.1:9/interact", agent_id="a", record=3)
+    with pytest.raises(ConfigurationError, match="record: cannot write the cassette"):
+        ConvoClient(url="ws://127.0.0.1:9/interact", agent_id="a", record=tmp_path / "no" / "such" / "folder.jsonl")
+    path = tmp_path / "c.jsonl"
+    Recorder(path).record(request("hi", "c"), [(0.0, "hello")], Close(1000))
+    with pytest.raises(ConfigurationError, match="either an agent or replay"):
+        serve(lambda request: "x", replay=path)
+    with pytest.raises(ConfigurationError, match=r"only Faults\(refuse_status=...\) applies"):
+        serve(replay=path, faults=Faults(drop_after=1))
+    with pytest.raises(CassetteError, match="no cassette at"):
+        serve(replay=tmp_path / "missing.jsonl")
+    with pytest.raises(ConfigurationError, match="pace: expected a number of at least 0"):
+        serve(replay=path, pace=-1)
+    assert serve(replay=path).label == "Replay of c.jsonl (embedded server)"

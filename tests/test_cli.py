@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import threading
+import xml.etree.ElementTree as ET
 from pathlib import Path
+
+import pytest
 
 from convowidget import Faults, serve
 
@@ -155,3 +162,133 @@ def test_demo_serves_the_notebooks_in_jupyterlab_and_the_demo_agent(tmp_path):
     finally:
         process.terminate()
         process.wait(20)
+
+
+# ---------------------------------------------------------------------------- convowidget test
+
+SUITE = """name: demo agent
+scenarios:
+  - name: greets
+    turns:
+      - user: start
+        expect: {contains: demo agent}
+  - name: install, then a human
+    turns:
+      - user: How do I install it?
+        expect: {contains: pip install, regex: 'Python 3\\.\\d+', sources_include: getting-started}
+      - user: I want to talk to a human
+        expect: {handoff: true}
+"""
+SUMMARY = r"(\d+) passed, (\d+) failed in \d+\.\d s"
+
+
+def suite_file(tmp_path: Path, name: str, text: str = SUITE) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_test_command_passes_and_fails_with_a_plain_summary_last(tmp_path):
+    junit, page = tmp_path / "results.xml", tmp_path / "results.html"
+    result = run("test", suite_file(tmp_path, "good.yaml"), "--demo", "--junit", str(junit), "--html", str(page))
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(SUMMARY, result.stdout.splitlines()[-1]).groups() == ("2", "0")
+    assert "testing against: Local demo agent" in result.stderr
+    assert ET.parse(junit).getroot().get("tests") == "2"
+    assert 'class="cwr-results"' in page.read_text(encoding="utf-8")
+
+    failing = suite_file(tmp_path, "failing.yaml", SUITE.replace("{handoff: true}", "{handoff: true, contains: npm}"))
+    result = run("test", failing, "--demo")
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["FAILED: install, then a human", "    turn 2: expected the reply to contain 'npm'"]
+    assert lines[-2].startswith("first chunk p50 ")
+    assert re.fullmatch(SUMMARY, lines[-1]).groups() == ("1", "1")
+
+
+def test_test_command_json_goes_to_stdout_and_the_summary_to_stderr(tmp_path):
+    result = run("test", suite_file(tmp_path, "good.yaml"), "--demo", "--json", "--repeat", "2")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["summary"]["passed"] == 2 and data["repeat"] == 2 and len(data["runs"]) == 4
+    assert re.fullmatch(r"2 passed, 0 failed \(100% of 4 runs passed\) in \d+\.\d s", result.stderr.splitlines()[-1])
+
+
+def test_test_command_exits_2_for_a_bad_suite_or_bad_arguments(tmp_path):
+    good = suite_file(tmp_path, "good.yaml")
+    cases = [
+        (["test", suite_file(tmp_path, "bad.yaml", SUITE.replace("expect:", "expects:", 1))], "unknown key 'expects'"),
+        (["test", str(tmp_path / "missing.yaml"), "--demo"], "no suite file at"),
+        (["test", good], "no agent to test: pass --agent-id"),
+        (["test", good, "--demo", "--url", "ws://127.0.0.1:9/interact"], "drop --url and --agent-id"),
+        (["test", good, "--replay", str(tmp_path / "none.jsonl")], "no cassette at"),
+        (["test", good, "--demo", "--record", str(tmp_path / "no" / "dir.jsonl")], "cannot write the cassette"),
+        (["test", good, "--demo", "--concurrency", "0"], "expected a whole number of at least 1, got 0"),  # argparse
+        (["test", good, "--demo", "--junit"], "expected one argument"),  # argparse
+    ]
+    for args, message in cases:
+        result = run(*args)
+        assert (result.returncode, message in result.stderr) == (2, True), (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_test_command_records_a_session_that_serve_replays(tmp_path):
+    cassette = tmp_path / "session.jsonl"
+    recorded = run("test", suite_file(tmp_path, "good.yaml"), "--demo", "--record", str(cassette))
+    assert recorded.returncode == 0, recorded.stderr
+    assert len(cassette.read_text(encoding="utf-8").splitlines()) == 3
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", "0", "--replay", str(cassette), "--pace", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    try:
+        line = process.stdout.readline()
+        assert "(replay of session.jsonl) on ws://127.0.0.1:" in line
+        url = line.split(" on ")[1].strip()
+        answer = run("ask", "--url", url, "--agent-id", "demo", "How do I install it?")
+        assert answer.returncode == 0 and "pip install convowidget" in answer.stdout
+        assert "Sources: kb/getting-started.md" in answer.stdout
+        unknown = run("ask", "--url", url, "--agent-id", "demo", "Never asked")
+        assert unknown.returncode == 1
+        assert "no recorded reply to 'Never asked' to start a conversation" in unknown.stderr
+        assert "(close code 4404)" in unknown.stderr
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
+def test_test_command_exits_130_on_interrupt_keeping_what_finished(tmp_path):
+    hanging = threading.Event()
+
+    async def agent(request):
+        if request.prompt == "hang":
+            hanging.set()
+            while True:  # until the client leaves
+                await asyncio.sleep(0.05)
+        yield "fine"
+
+    text = "scenarios:\n  - name: quick\n    turns: [hello]\n  - name: stuck\n    turns: [hang]\n"
+    path = suite_file(tmp_path, "s.yaml", text)
+    with serve(agent, chunk_delay=0) as server:
+        process = subprocess.Popen(
+            [*CLI, "test", path, "--url", server.url, "--agent-id", "a", "--concurrency", "1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        try:
+            assert hanging.wait(60), "the stuck scenario never started"
+            process.send_signal(signal.SIGINT)
+            out, err = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 130, err
+    lines = out.splitlines()
+    assert lines[0] == "INTERRUPTED: stuck"
+    assert re.fullmatch(r"1 passed, 0 failed, 1 not run, interrupted in \d+\.\d s", lines[-1])
