@@ -151,7 +151,7 @@ def test_handoff_and_ui_engine_choices(page, lab):
     send(page, "show me the menu")
     choice = page.get_by_role("button", name="Streaming")
     choice.wait_for()
-    page.get_by_role("img").last.wait_for()  # the card's image
+    page.locator(".cw-card-title", has_text="convowidget").last.wait_for()  # the card
     shot(page.locator(".cw-root").first, "panel-menu.png")
     choice.click()
     page.get_by_role("article", name=re.compile("user")).filter(has_text="How does streaming work?").wait_for()

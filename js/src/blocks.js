@@ -1,5 +1,5 @@
 // Rendering of ui_engine blocks: text, choice, image, card, carousel, unsupported.
-import { h, isHttpUrl, isImageUrl, extLink } from './dom.js';
+import { h, safeHref, imageSource, imagePlaceholder, extLink } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 
 const str = (v) => (v == null ? '' : String(v));
@@ -12,8 +12,9 @@ function mdBox(text, cls) {
 
 /**
  * Buttons: `message` -> a button that sends it as a new prompt; otherwise a
- * `url` -> a link opening in a new tab (http(s) only, else a disabled button);
- * a button with neither sends its label.
+ * `url` -> a link opening in a new tab (http(s), mailto: or tel:; `//host` is
+ * read as https:; anything else gives a disabled button); a button with
+ * neither sends its label.
  */
 function buttons(list, ctx) {
   const row = h('div', { class: 'cw-choices', role: 'group' });
@@ -21,9 +22,10 @@ function buttons(list, ctx) {
     if (!b || typeof b !== 'object') continue;
     const label = str(b.label || b.message || b.url) || 'Option';
     if (!b.message && b.url) {
+      const href = safeHref(b.url);
       row.append(
-        isHttpUrl(b.url)
-          ? extLink(b.url, label, 'cw-choice cw-choice-link')
+        href
+          ? extLink(href, label, 'cw-choice cw-choice-link')
           : h('button', { class: 'cw-choice', type: 'button', disabled: true, text: label }),
       );
     } else {
@@ -41,11 +43,18 @@ function buttons(list, ctx) {
   return row;
 }
 
-function image(url, alt, cls) {
+/**
+ * An agent's image: https: only, lazy and without a referrer; an http: image
+ * is a link to it (never loaded); data: and anything else a neutral text.
+ */
+function image(url, alt, cls, label = alt) {
   const src = typeof url === 'object' && url ? url.url : url;
-  return isImageUrl(src)
-    ? h('img', { class: cls, src: src.trim(), alt: str(alt), loading: 'lazy', referrerpolicy: 'no-referrer' })
-    : null;
+  const s = imageSource(src);
+  if (s.kind === 'img') {
+    return h('img', { class: cls, src: s.src, alt: str(alt), loading: 'lazy', referrerpolicy: 'no-referrer' });
+  }
+  if (s.kind === 'link') return extLink(s.href, str(label).trim() || s.href, 'cw-img-link');
+  return h('div', { class: 'cw-img-none', text: imagePlaceholder(label) });
 }
 
 function card(c, ctx) {
@@ -53,7 +62,8 @@ function card(c, ctx) {
   return h(
     'div',
     { class: 'cw-card' },
-    image(c.image, c.title, 'cw-card-img'),
+    // The card's title is shown anyway: an image not loaded is labelled by its URL.
+    c.image ? image(c.image, c.title, 'cw-card-img', '') : null,
     h(
       'div',
       { class: 'cw-card-body' },
@@ -76,7 +86,7 @@ export function renderBlock(b, ctx) {
     case 'choice':
       return buttons(b.buttons, ctx);
     case 'image':
-      return image(b.url, b.alt, 'cw-block-img') || unsupported('image');
+      return image(b.url, b.alt, 'cw-block-img');
     case 'card':
       return card(b, ctx);
     case 'carousel':

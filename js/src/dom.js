@@ -35,15 +35,33 @@ export function icon(d) {
   return svg;
 }
 
-/** http(s) URLs only (for links opened in a new tab). */
-export function isHttpUrl(u) {
-  return typeof u === 'string' && /^https?:\/\/\S/i.test(u.trim());
+/**
+ * Where an agent's link may point: http(s), mailto: and tel: URLs. A
+ * protocol-relative `//host/x` becomes `https://host/x`. Anything else
+ * (javascript:, data:, vbscript:, file:, relative paths, ...) gives null, and
+ * the caller shows the link as text.
+ */
+export function safeHref(u) {
+  if (typeof u !== 'string') return null;
+  const t = u.trim();
+  if (/^\/\/[^/\\\s]/.test(t)) return 'https:' + t;
+  return /^(?:https?:\/\/[^/\\\s]|mailto:[^\s]|tel:[+\d(])/i.test(t) ? t : null;
 }
 
-/** http(s) or data:image URLs (for images). */
-export function isImageUrl(u) {
-  return typeof u === 'string' && /^(?:https?:\/\/\S|data:image\/)/i.test(u.trim());
+/**
+ * How an agent's image may be shown: `{kind: 'img', src}` for https: (and
+ * `//host`, read as https:), `{kind: 'link', href}` for http: (shown as a
+ * link, never loaded), `{kind: 'none'}` for data: and anything else.
+ */
+export function imageSource(u) {
+  const href = safeHref(typeof u === 'string' ? u : '');
+  if (href && /^https:/i.test(href)) return { kind: 'img', src: href };
+  if (href && /^http:/i.test(href)) return { kind: 'link', href };
+  return { kind: 'none' };
 }
+
+/** The neutral text shown instead of an image that is not loaded. */
+export const imagePlaceholder = (alt) => (alt && String(alt).trim() ? `[image: ${String(alt).trim()}]` : '[image]');
 
 /** An <a> that always opens in a new tab without opener/referrer. */
 export function extLink(href, text, cls) {

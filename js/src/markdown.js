@@ -1,20 +1,106 @@
 // Markdown -> sanitized DOM. marked parses, DOMPurify sanitizes (always).
+//
+// Agent replies are markdown, not HTML: raw HTML in them is shown as text,
+// as in most chat UIs. marked is told not to recognise HTML at all (no `html`
+// block or `tag` inline tokens), so `<style>`, `<script>` or
+// `<div class="jp-Dialog">` in a reply are ordinary text, markdown around
+// them still renders, and a blank line always ends a block (which keeps the
+// streamed and the finished render the same, see split.js). Our renderer
+// overrides write every element and attribute that can reach the DOM, and
+// DOMPurify, with an allowlist of exactly those, is the second line of defence.
 import { Marked } from 'marked';
 import DOMPurify from 'dompurify';
-import { isImageUrl, h } from './dom.js';
+import { h, safeHref, imageSource, imagePlaceholder } from './dom.js';
 
-const md = new Marked({ gfm: true, breaks: false, async: false });
+const ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+/** Escape text for HTML (content or a double-quoted attribute). */
+export const escapeHtml = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ENTITIES[c]);
 
-// HTML profile only (no SVG / MathML), minus anything interactive or embedding.
+/** The language label of a fenced code block's info string ('' when none). */
+export function codeLang(info) {
+  return (String(info ?? '').trim().match(/^[\w+#.-]+/) || [''])[0].slice(0, 32);
+}
+const LANG_CLASS = /^language-[\w+#.-]{1,32}$/;
+
+/** A URL as an attribute value: percent-encoded like marked does; null if it cannot be. */
+function attrUrl(u) {
+  if (!u) return null;
+  try {
+    return escapeHtml(encodeURI(u).replace(/%25/g, '%'));
+  } catch {
+    return null; // e.g. a lone surrogate
+  }
+}
+const titleAttr = (t) => (t ? ` title="${escapeHtml(t)}"` : '');
+
+let inLink = 0; // > 0 while rendering a link's text (no link may nest in it)
+
+const md = new Marked(
+  { gfm: true, breaks: false, async: false },
+  {
+    // No raw HTML tokens: the text falls through to paragraphs and inline text.
+    tokenizer: {
+      html: () => undefined,
+      tag: () => undefined,
+    },
+    renderer: {
+      // Not reached while the tokenizers above are off; if it ever is, text.
+      html: ({ text, block }) => (block ? `<p>${escapeHtml(String(text).trim())}</p>\n` : escapeHtml(text)),
+      code({ text, lang }) {
+        const l = codeLang(lang);
+        const body = text ? text.replace(/\n$/, '') + '\n' : '';
+        return `<pre><code${l ? ` class="language-${l}"` : ''}>${escapeHtml(body)}</code></pre>\n`;
+      },
+      link({ href, title, text, tokens, autolink }) {
+        inLink++;
+        let inner;
+        try {
+          inner = autolink || !tokens ? escapeHtml(text) : this.parser.parseInline(tokens);
+        } finally {
+          inLink--;
+        }
+        const url = inLink ? null : attrUrl(safeHref(href));
+        return url ? `<a href="${url}"${titleAttr(title)}>${inner}</a>` : inner;
+      },
+      image({ href, title, text, tokens }) {
+        const alt = tokens ? this.parser.parseInline(tokens, this.parser.textRenderer) : String(text ?? '');
+        const s = imageSource(href);
+        const url = attrUrl(s.src || s.href);
+        if (url && s.kind === 'img') {
+          return `<img src="${url}" alt="${escapeHtml(alt)}"${titleAttr(title)}>`;
+        }
+        if (url && s.kind === 'link' && !inLink) {
+          // http: images are not loaded: a link to them instead.
+          return `<a href="${url}"${titleAttr(title)}>${escapeHtml(alt.trim() || s.href)}</a>`;
+        }
+        return escapeHtml(imagePlaceholder(alt));
+      },
+    },
+  },
+);
+
+// Exactly what the renderer above can produce, nothing more.
 const CONFIG = {
-  USE_PROFILES: { html: true },
-  FORBID_TAGS: [
-    'style', 'form', 'button', 'textarea', 'select', 'option', 'optgroup', 'iframe', 'frame',
-    'frameset', 'object', 'embed', 'applet', 'base', 'link', 'meta', 'template', 'dialog',
-    'audio', 'video', 'source', 'track', 'picture', 'map', 'area',
+  ALLOWED_TAGS: [
+    'p', 'br', 'hr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'pre', 'code', 'ul', 'ol', 'li',
+    'input', 'table', 'thead', 'tbody', 'tr', 'th', 'td', 'strong', 'em', 'del', 'a', 'img',
   ],
-  FORBID_ATTR: ['style', 'srcset', 'action', 'formaction', 'autofocus'],
+  ALLOWED_ATTR: ['href', 'title', 'src', 'alt', 'align', 'start', 'type', 'checked', 'disabled'],
+  // Belt and braces: never agent styling, identity or behaviour, whatever the lists above say.
+  FORBID_TAGS: [
+    'style', 'script', 'svg', 'math', 'form', 'button', 'textarea', 'select', 'option', 'optgroup', 'iframe',
+    'frame', 'frameset', 'object', 'embed', 'applet', 'base', 'link', 'meta', 'template', 'dialog', 'audio',
+    'video', 'source', 'track', 'picture', 'map', 'area',
+  ],
+  FORBID_ATTR: [
+    'class', 'id', 'name', 'style', 'srcset', 'action', 'formaction', 'autofocus', 'download', 'ping', 'target',
+    'rel', 'referrerpolicy', 'loading',
+  ],
+  // href and src: these schemes only. The other attributes hold no URL.
+  ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|tel:)/i,
+  ADD_URI_SAFE_ATTR: ['align', 'start', 'type', 'checked', 'disabled'],
   ALLOW_DATA_ATTR: false,
+  ALLOW_ARIA_ATTR: false,
   RETURN_DOM_FRAGMENT: true,
 };
 
@@ -22,14 +108,20 @@ let ready = false;
 function setup() {
   ready = true;
   DOMPurify.setConfig(CONFIG);
+  DOMPurify.addHook('uponSanitizeAttribute', (node, data) => {
+    // The one class marked writes: the language of a code block (a label is shown later).
+    if (data.attrName === 'class' && node.nodeName === 'CODE' && LANG_CLASS.test(data.attrValue)) {
+      data.forceKeepAttr = true;
+    }
+  });
   DOMPurify.addHook('afterSanitizeAttributes', (node) => {
     const tag = node.nodeName;
     if (tag === 'A' && node.hasAttribute('href')) {
       node.setAttribute('target', '_blank');
       node.setAttribute('rel', 'noopener noreferrer');
     } else if (tag === 'IMG') {
-      // Images only from http(s) or data:image URLs; anything else is dropped.
-      if (!isImageUrl(node.getAttribute('src'))) node.remove();
+      // Images load from https: only, lazily and without a referrer.
+      if (imageSource(node.getAttribute('src')).kind !== 'img') node.remove();
       else {
         node.setAttribute('loading', 'lazy');
         node.setAttribute('referrerpolicy', 'no-referrer');

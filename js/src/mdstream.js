@@ -5,7 +5,7 @@
 // time-sliced: committing stops when the current slice budget is spent and
 // resumes on the next animation frame, so a 100k-character message never
 // blocks the main thread for long.
-import { renderMarkdown, fillCode } from './markdown.js';
+import { renderMarkdown, fillCode, codeLang } from './markdown.js';
 import { createScanner, scan, closesFence } from './split.js';
 import { raf, caf, now, h } from './dom.js';
 
@@ -18,7 +18,9 @@ let sliceStart = 0;
 export function beginSlice() {
   sliceStart = now();
 }
-const spent = () => now() - sliceStart > BUDGET;
+/** True when the current slice's budget is used up (the caller should yield). */
+export const sliceSpent = () => now() - sliceStart > BUDGET;
+const spent = sliceSpent;
 
 export class MdStream {
   /** @param {HTMLElement} el container; @param {() => void} [onRender] */
@@ -156,7 +158,7 @@ export class MdStream {
       const body = tail.slice(tail.indexOf('\n') + 1);
       if (!this.code) {
         this.clearTail();
-        const lang = f.info.split(/\s/)[0].replace(/[^\w+#.-]/g, '');
+        const lang = codeLang(f.info); // as markdown.js labels the finished block
         this.code = h('code', { class: lang ? 'language-' + lang : null });
         const pre = h('pre', null, this.code);
         (this.page || this.el).append(pre);

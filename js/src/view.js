@@ -1,6 +1,6 @@
 // The chat panel view: header, transcript (keyed by message id), input row.
-import { h, icon, raf, caf, extLink, isHttpUrl } from './dom.js';
-import { MdStream, beginSlice } from './mdstream.js';
+import { h, icon, raf, caf, extLink, safeHref } from './dom.js';
+import { MdStream, beginSlice, sliceSpent } from './mdstream.js';
 import { BlocksView } from './blocks.js';
 import { lookupState, createState } from './state.js';
 
@@ -8,6 +8,7 @@ export const HANDOFF_TEXT = 'The agent asked for a human: a human will take over
 export const DEMO_NOTE = 'You are talking to the local demo agent, not a real Convocore agent.';
 const BUSY = ['connecting', 'streaming'];
 const STICK_PX = 40;
+const MIN_NEW = 4; // messages made per render slice before its time budget counts
 const ICON_SEND = 'M12 19V5M5.5 11.5 12 5l6.5 6.5';
 const ICON_STOP = 'M7 7h10v10H7z';
 
@@ -92,6 +93,21 @@ function actions(msg) {
   });
   msg.stopTimer = () => clearTimeout(timer);
   return (msg.actions = h('div', { class: 'cw-actions' }, btn));
+}
+
+/**
+ * One source for the footer: a string (a URL or a title) or an object
+ * `{url, title}`. Links follow the markdown rules (http(s), mailto:, tel:;
+ * `//host` read as https:); anything else is shown as text.
+ */
+function source(s) {
+  const o = s && typeof s === 'object' ? s : null;
+  const url = o ? o.url : s;
+  const href = typeof url === 'string' ? safeHref(url) : null;
+  const title = str(o ? o.title || o.name || '' : '').trim();
+  const text = title || (href ? href : str(o ? url || '' : s).trim());
+  if (!text) return null;
+  return href ? extLink(href, text) : document.createTextNode(text);
 }
 
 class UserMsg {
@@ -187,14 +203,14 @@ class AssistantMsg {
       );
     }
     if (m.handoff) x.push(h('div', { class: 'cw-handoff', role: 'status', text: HANDOFF_TEXT }));
-    const src = arr(m.sources).filter((s) => str(s).trim());
+    const src = arr(m.sources).map(source).filter(Boolean);
     if (src.length) {
       x.push(
         h(
           'div',
           { class: 'cw-sources' },
           h('span', { class: 'cw-sources-label', text: 'Sources:' }),
-          h('ul', null, ...src.map((s) => h('li', null, isHttpUrl(s) ? extLink(s, s.trim()) : str(s)))),
+          h('ul', null, ...src.map((s) => h('li', null, s))),
         ),
       );
     }
@@ -310,15 +326,86 @@ export function mountView(model, el) {
   );
   el.append(root);
 
+  // [id, message, live] in transcript order, as of the last reconcile.
+  let items = [];
+  let fill = 0; // timer of the next backfill slice
+
+  const drop = (id, v) => {
+    v.destroy();
+    v.el.remove();
+    views.delete(id);
+  };
+
+  /** The view of one message, made if needed and brought up to date. */
+  function renderItem(id, m, live) {
+    const role = m.role === 'user' ? 'user' : 'assistant';
+    let v = views.get(id);
+    if (v && v.role !== role) {
+      drop(id, v);
+      v = null;
+    }
+    if (!v) {
+      v = role === 'user' ? new UserMsg(id) : new AssistantMsg(id, ctx);
+      views.set(id, v);
+    }
+    // Entries of an unchanged transcript are the same objects: nothing to do.
+    if (v.m !== m || v.live !== live) {
+      v.m = m;
+      v.live = live;
+      v.update(m, live);
+    }
+    return v;
+  }
+
+  /**
+   * Render `items` newest first. Once the slice's time budget is spent (and
+   * at least MIN_NEW new messages were made), messages not rendered yet wait
+   * for the next slice, so a long transcript shows its end at once and fills
+   * in upwards without blocking the page. Rendered views are then put in
+   * transcript order. Returns true while messages are waiting.
+   */
+  function renderItems() {
+    let made = 0;
+    let waiting = false;
+    for (let i = items.length - 1; i >= 0; i--) {
+      const [id, m, live] = items[i];
+      if (!views.has(id)) {
+        if (made >= MIN_NEW && sliceSpent()) {
+          waiting = true;
+          continue;
+        }
+        made++;
+      }
+      renderItem(id, m, live);
+    }
+    let cursor = null;
+    for (const [id] of items) {
+      const v = views.get(id);
+      if (!v) continue;
+      const want = cursor ? cursor.nextSibling : log.firstChild;
+      if (v.el !== want) log.insertBefore(v.el, want);
+      cursor = v.el;
+    }
+    return waiting;
+  }
+
+  /** One more slice of the messages still waiting (a task of its own, not a frame). */
+  function backfill() {
+    fill = 0;
+    beginSlice();
+    if (renderItems()) fill = setTimeout(backfill, 0);
+    scrollDown();
+  }
+
   function reconcile() {
     const transcript = arr(get('transcript'));
     const pending = obj(get('pending'));
-    const items = [];
+    const list = [];
     const seen = new Set();
     const add = (id, m, live) => {
       if (id == null || id === '' || seen.has(id)) return;
       seen.add(id);
-      items.push([id, m, live]);
+      list.push([id, m, live]);
     };
     for (const m of transcript) if (m && typeof m === 'object') add(m.id, m, false);
     const pu = obj(pending.user);
@@ -329,31 +416,9 @@ export function mountView(model, el) {
       add(aid, { id: aid, role: 'assistant', text: b ? b.text : '', blocks: b && b.blocks }, true);
     }
 
-    let cursor = null;
-    for (const [id, m, live] of items) {
-      const role = m.role === 'user' ? 'user' : 'assistant';
-      let v = views.get(id);
-      if (v && v.role !== role) {
-        v.destroy();
-        v.el.remove();
-        v = null;
-      }
-      if (!v) {
-        v = role === 'user' ? new UserMsg(id) : new AssistantMsg(id, ctx);
-        views.set(id, v);
-      }
-      v.update(m, live);
-      const want = cursor ? cursor.nextSibling : log.firstChild;
-      if (v.el !== want) log.insertBefore(v.el, want);
-      cursor = v.el;
-    }
-    for (const [id, v] of views) {
-      if (!seen.has(id)) {
-        v.destroy();
-        v.el.remove();
-        views.delete(id);
-      }
-    }
+    items = list;
+    if (renderItems() && !fill) fill = setTimeout(backfill, 0);
+    for (const [id, v] of views) if (!seen.has(id)) drop(id, v);
 
     // The error trait, unless it is already shown on a failed message.
     const err = str(get('error')).trim();
@@ -394,6 +459,8 @@ export function mountView(model, el) {
     if (ownState) ownState.dispose();
     if (frame) caf(frame);
     frame = 0;
+    clearTimeout(fill);
+    fill = 0;
     for (const v of views.values()) v.destroy();
     views.clear();
   };

@@ -30,19 +30,34 @@ describe('block rendering', () => {
     expect(bad.disabled).toBe(true);
   });
 
-  it('renders text blocks as sanitized markdown', () => {
+  it('renders text blocks as sanitized markdown, raw HTML as text', () => {
     const el = renderBlock({ kind: 'text', text: '**hi** <img src=x onerror=alert(1)>' }, ctx());
     expect(el.querySelector('strong').textContent).toBe('hi');
-    expect(el.innerHTML).not.toMatch(/onerror/);
+    expect(el.querySelector('img, [onerror]')).toBeNull();
+    expect(el.textContent).toContain('<img src=x onerror=alert(1)>');
   });
 
-  it('renders images only from safe URLs', () => {
+  it('loads image blocks from https: only; http: is a link, data: and others a placeholder', () => {
     const ok = renderBlock({ kind: 'image', url: 'https://example.com/cat.png', alt: 'A cat' }, ctx());
     expect(ok.tagName).toBe('IMG');
     expect(ok.getAttribute('alt')).toBe('A cat');
-    const bad = renderBlock({ kind: 'image', url: 'javascript:alert(1)', alt: 'x' }, ctx());
-    expect(bad.querySelector('img')).toBeNull();
-    expect(bad.textContent).toBe('[unsupported message: image]');
+    expect(ok.getAttribute('loading')).toBe('lazy');
+    expect(ok.getAttribute('referrerpolicy')).toBe('no-referrer');
+    const proto = renderBlock({ kind: 'image', url: '//example.com/p.png', alt: 'p' }, ctx());
+    expect(proto.getAttribute('src')).toBe('https://example.com/p.png');
+    const http = renderBlock({ kind: 'image', url: 'http://example.com/cat.png', alt: 'A cat' }, ctx());
+    expect(http.tagName).toBe('A');
+    expect(http.getAttribute('href')).toBe('http://example.com/cat.png');
+    expect(http.textContent).toBe('A cat');
+    expect(http.getAttribute('target')).toBe('_blank');
+    expect(http.getAttribute('rel')).toBe('noopener noreferrer');
+    expect(renderBlock({ kind: 'image', url: 'http://example.com/x.png' }, ctx()).textContent).toBe('http://example.com/x.png');
+    for (const url of ['data:image/png;base64,AAAA', 'javascript:alert(1)', 'files/a.png', '', null]) {
+      const el = renderBlock({ kind: 'image', url, alt: 'x' }, ctx());
+      expect(el.querySelector('img, a')).toBeNull();
+      expect(el.tagName).not.toBe('IMG');
+      expect(el.textContent).toBe('[image: x]');
+    }
   });
 
   it('renders cards and carousels with their buttons', () => {
@@ -75,5 +90,34 @@ describe('block rendering', () => {
     expect(box.children.length).toBe(3);
     v.set([{ kind: 'text', text: 'one' }]);
     expect(box.children.length).toBe(1);
+  });
+
+  it('applies the image rules to card images, and the link rules to choice URLs', () => {
+    const el = renderBlock(
+      {
+        kind: 'carousel',
+        cards: [
+          { title: 'Secure', image: 'https://example.com/a.png' },
+          { title: 'Plain', image: 'http://example.com/b.png' },
+          { title: 'Inline', image: 'data:image/svg+xml;base64,PHN2Zy8+' },
+          { title: 'None' },
+        ],
+      },
+      ctx(),
+    );
+    const cards = [...el.querySelectorAll('.cw-card')];
+    expect(cards[0].querySelector('img').getAttribute('src')).toBe('https://example.com/a.png');
+    expect(cards[1].querySelector('img')).toBeNull();
+    expect(cards[1].querySelector('a').getAttribute('href')).toBe('http://example.com/b.png');
+    expect(cards[1].querySelector('a').textContent).toBe('http://example.com/b.png');
+    expect(cards[2].querySelector('img, a')).toBeNull();
+    expect(cards[2].textContent).toBe('[image]Inline');
+    expect(cards[3].textContent).toBe('None');
+    const choice = renderBlock(
+      { kind: 'choice', buttons: [{ label: 'Proto', url: '//example.com/x' }, { label: 'Data', url: 'data:text/html,x' }] },
+      ctx(),
+    );
+    expect([...choice.querySelectorAll('a')].map((a) => a.getAttribute('href'))).toEqual(['https://example.com/x']);
+    expect(choice.querySelector('button').disabled).toBe(true);
   });
 });

@@ -131,4 +131,64 @@ describe('incremental markdown rendering', () => {
     expect(md.busy).toBe(false);
     expect(el.querySelectorAll('p').length).toBe(400);
   });
+
+  it('streams raw HTML as the same escaped text as the finished render, tags split across deltas', () => {
+    vi.spyOn(performance, 'now').mockReturnValue(0); // no time-slicing here
+    const text = [
+      'Put CSS inside a <style> element.', '', 'Next paragraph', '',
+      '<style>', 'p { color: red }', '', '</style>', '',
+      '<script>', 'window.__x = 1', '', 'more()', '</script>', '',
+      '| a | b |', '|---|---|', '| <b>1</b> | 2 |', '<div class="jp-Dialog">x</div>', '',
+      '<!-- a comment', '', 'that spans a blank line -->', '', '```html', '<style>', '```', 'end <sty',
+    ].join('\n') + 'le>';
+    const [whole, m1] = make();
+    m1.set(text);
+    expect(whole.querySelector('style, script, b, .cw-page div, .cw-page [class]:not(code)')).toBeNull();
+    expect(whole.textContent).toContain('Put CSS inside a <style> element.');
+    expect(whole.textContent).toContain('Next paragraph');
+    expect(whole.textContent).toContain('window.__x = 1');
+    expect(whole.textContent).toContain('<div class="jp-Dialog">x</div>');
+    expect(whole.textContent).toContain('end <style>');
+    // Two deltas split inside each <style>/<script> tag, then one character at a time.
+    const cuts = [...text.matchAll(/<\/?(?:style|script)>/g)].flatMap((t) => [1, 2, 4, t[0].length - 1].map((k) => t.index + k));
+    expect(cuts.length).toBe(28); // 7 tags
+    for (const i of cuts) {
+      const [el, m] = make();
+      m.set(text.slice(0, i));
+      m.set(text);
+      expect(el.innerHTML, `split at ${i}`).toBe(whole.innerHTML);
+    }
+    const [streamed, m2] = make();
+    for (let i = 1; i <= text.length; i++) m2.set(text.slice(0, i));
+    expect(streamed.innerHTML).toBe(whole.innerHTML);
+  });
+
+  it('renders an emoji split across two deltas, and lone surrogates, without throwing', () => {
+    vi.spyOn(performance, 'now').mockReturnValue(0);
+    const text = 'Smile \ud83d\ude00 [link \ud83d\ude00](https://example.com/\ud83d\ude00)\n\n```\n\ud83d\ude00\n```\n\n| \ud83d\ude00 |\n|---|\n| x |';
+    const [whole, m1] = make();
+    m1.set(text);
+    expect(whole.textContent).toContain('Smile \u{1F600} link \u{1F600}');
+    for (let i = 1; i < text.length; i++) {
+      const [el, m] = make();
+      expect(() => m.set(text.slice(0, i))).not.toThrow(); // may end in a lone high surrogate
+      m.set(text);
+      expect(el.innerHTML, `split at ${i}`).toBe(whole.innerHTML);
+    }
+    // A lone surrogate that is never completed renders as it is.
+    const [el, m] = make();
+    expect(() => m.set('odd \ud83d\n\n[x](https://example.com/\ude00) \udc00 ```\ud800')).not.toThrow();
+    expect(el.textContent).toContain('odd \ud83d');
+  });
+
+  it('labels an open code fence with the language its finished render gets', () => {
+    for (const info of ['python', 'js"><img src=x onerror=alert(1)>', 'c++ title="a.cc"', '{.class}', '']) {
+      const [el, md] = make();
+      md.set('```' + info + '\nx = 1\n');
+      const open = el.querySelector('pre > code').className;
+      md.set('```' + info + '\nx = 1\n```\n');
+      expect(el.querySelector('pre > code').className, info).toBe(open);
+      expect(el.querySelector('img, [onerror]')).toBeNull();
+    }
+  });
 });

@@ -1,4 +1,5 @@
 import { describe, it, expect, vi, afterEach } from 'vitest';
+import { readFileSync } from 'node:fs';
 import widget from '../src/widget.js';
 import { FakeModel, proxy, frames } from './helpers.js';
 
@@ -275,6 +276,97 @@ describe('panel', () => {
     second.dispose();
     expect(model.listenerCount()).toBe(base);
     el.dispose();
-    expect(model.listenerCount()).toBe(3); // initialize()'s own listeners only
+    const initOnly = new FakeModel();
+    cleanups.push(widget.initialize({ model: proxy(initOnly) }));
+    expect(model.listenerCount()).toBe(initOnly.listenerCount()); // initialize()'s own listeners only
+  });
+
+  it('shows sources by the link rules: http(s), //host as https, objects by title, the rest as text', () => {
+    const { el } = mount({
+      transcript: [
+        reply('a1', 'See these.', {
+          sources: [
+            'https://example.com/a', 'http://example.com/b', '//example.com/c', { url: 'https://example.com/d', title: 'Doc D' },
+            { title: 'Handbook p.4' }, 'javascript:alert(1)', 'data:text/html,<b>x</b>', '  ',
+          ],
+        }),
+      ],
+    });
+    const src = q(el, '.cw-sources');
+    const links = [...src.querySelectorAll('a')];
+    expect(links.map((a) => [a.getAttribute('href'), a.textContent])).toEqual([
+      ['https://example.com/a', 'https://example.com/a'],
+      ['http://example.com/b', 'http://example.com/b'],
+      ['https://example.com/c', 'https://example.com/c'],
+      ['https://example.com/d', 'Doc D'],
+    ]);
+    for (const a of links) {
+      expect(a.getAttribute('target')).toBe('_blank');
+      expect(a.getAttribute('rel')).toBe('noopener noreferrer');
+    }
+    expect([...src.querySelectorAll('li')].map((li) => li.textContent)).toEqual([
+      'https://example.com/a', 'http://example.com/b', 'https://example.com/c', 'Doc D', 'Handbook p.4',
+      'javascript:alert(1)', 'data:text/html,<b>x</b>',
+    ]);
+    expect(src.querySelector('b')).toBeNull();
+  });
+
+  it('renders a long transcript newest first, then fills in the rest in order in later tasks', async () => {
+    let t = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => (t += 1)); // every slice runs out of time at once
+    const list = [];
+    for (let i = 0; i < 100; i++) list.push(user(`u${i}`, `question ${i}`), reply(`a${i}`, `answer **${i}**`));
+    const { model, el } = mount({ transcript: list });
+    const first = articles(el).map((a) => a.dataset.id);
+    expect(first.length).toBeGreaterThanOrEqual(4); // the end of the conversation, at once
+    expect(first.length).toBeLessThan(200);
+    expect(first).toEqual(list.slice(-first.length).map((m) => m.id));
+    // the transcript grows while the rest is filled in
+    model.set('transcript', [...list, user('u100', 'more'), reply('a100', 'the **end**')]);
+    await vi.waitFor(() => expect(articles(el).length).toBe(202), { timeout: 10000 });
+    expect(articles(el).map((a) => a.dataset.id)).toEqual([...list.map((m) => m.id), 'u100', 'a100']);
+    expect(q(el, '[data-id="a0"] strong').textContent).toBe('0');
+    expect(q(el, '[data-id="a100"] strong').textContent).toBe('end');
+  });
+
+  it('contains what the agent sends: the log and each bubble are paint-contained (CSS)', () => {
+    const css = readFileSync('js/src/widget.css', 'utf8'); // vitest runs from the repository root
+    const rule = (sel) => {
+      const at = css.indexOf(sel + ' {');
+      expect(at, sel).toBeGreaterThan(-1);
+      return css.slice(at, css.indexOf('}', at));
+    };
+    expect(rule('.cw-root .cw-log')).toMatch(/contain: paint;/);
+    expect(rule('.cw-root .cw-log')).toMatch(/isolation: isolate;/);
+    expect(rule('.cw-root .cw-bubble')).toMatch(/contain: paint;/);
+  });
+
+  it('streams tags split across deltas as the same text the finished message shows', async () => {
+    const { model, el } = mount();
+    model.set('pending', { user: user('u1', 'Q'), assistant_id: 'a1' });
+    model.set('status', 'streaming');
+    const parts = ['Put CSS in a <sty', 'le> element.\n\n<scr', 'ipt>window.__x = 1</scr', 'ipt>\n\nSmile \ud83d', '\ude00 <div class="jp-Dialog">x</div>'];
+    let off = 0;
+    for (const p of parts) {
+      model.set('stream', { id: 'a1', offset: off, text: p });
+      off += [...p].length; // code points, as Python counts them
+      await frames(1);
+    }
+    await frames();
+    const live = q(el, '[data-id="a1"] .cw-md');
+    const text = parts.join('');
+    expect(live.querySelector('style, script, .cw-page div, .cw-page [class]')).toBeNull();
+    expect([...live.querySelectorAll('p')].map((p) => p.textContent)).toEqual([
+      'Put CSS in a <style> element.',
+      '<script>window.__x = 1</script>',
+      'Smile \u{1F600} <div class="jp-Dialog">x</div>',
+    ]);
+    const streamed = live.innerHTML;
+    model.set('transcript', [user('u1', 'Q'), reply('a1', text)]);
+    model.set('pending', {});
+    await frames();
+    expect(q(el, '[data-id="a1"] .cw-md').innerHTML).toBe(streamed);
+    const { el: other } = mount({ transcript: [user('u1', 'Q'), reply('a1', text)] });
+    expect(q(other, '[data-id="a1"] .cw-md').innerHTML).toBe(streamed);
   });
 });
