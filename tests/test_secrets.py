@@ -19,10 +19,15 @@ def _assert_clean(*texts: str) -> None:
 
 @pytest.fixture
 def debug_logs(caplog):
+    """Every logger that could print a secret at DEBUG, for this test only."""
     caplog.set_level(logging.DEBUG)
-    for name in ("websockets", "websockets.client", "websockets.server", "asyncio", "convowidget"):
+    names = ("websockets", "websockets.client", "websockets.server", "asyncio", "convowidget")
+    levels = {name: logging.getLogger(name).level for name in names}
+    for name in names:
         logging.getLogger(name).setLevel(logging.DEBUG)
-    return caplog
+    yield caplog
+    for name, level in levels.items():  # later tests must not keep DEBUG records of big replies
+        logging.getLogger(name).setLevel(level)
 
 
 def test_secrets_absent_from_logs_reprs_and_replies_with_debug_on(debug_logs):
