@@ -8,6 +8,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -323,13 +324,30 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"({kept}; delete the folder to start over with fresh ones)", flush=True)
         print("JupyterLab prints its address below (with its token). Press Ctrl+C to stop.", flush=True)
         process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
         try:
             _relay(process)
             return process.wait()
         except KeyboardInterrupt:
-            process.terminate()
-            process.wait(20)
             return 0
+        finally:  # never leave JupyterLab running behind us, however we were stopped
+            signal.signal(signal.SIGTERM, previous)
+            _stop(process)
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    """A process manager's SIGTERM stops the demo as Ctrl+C does, JupyterLab included."""
+    raise KeyboardInterrupt
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _relay(process: subprocess.Popen[str]) -> None:

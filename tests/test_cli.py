@@ -160,8 +160,15 @@ def test_demo_serves_the_notebooks_in_jupyterlab_and_the_demo_agent(tmp_path):
         result = run("ask", "--url", agent_url, "--agent-id", "demo", "start")
         assert result.returncode == 0 and "demo agent" in result.stdout
     finally:
-        process.terminate()
-        process.wait(20)
+        process.terminate()  # what a process manager sends: JupyterLab must stop with the demo
+        process.wait(30)
+    deadline = time.monotonic() + 30
+    while True:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                break  # JupyterLab's port is closed: it did not outlive the demo
+        assert time.monotonic() < deadline, "JupyterLab kept running after convowidget demo was stopped"
+        time.sleep(0.2)
 
 
 # ---------------------------------------------------------------------------- convowidget test
