@@ -2,9 +2,12 @@
 
 ``SuiteResult`` counts passed and failed scenarios and exports them: JSON (to compare
 with a later run), JUnit XML (for CI), a pandas DataFrame, and an HTML view for
-notebooks. The view is static, escaped HTML (agent text is hostile input): it needs no
-widget model, so it survives saved notebooks, nbviewer and CI artifacts, and its rows
-expand with ``<details>`` to show each conversation with the failed expectations marked.
+notebooks. The view is static HTML with no script: it needs no widget model, so it
+survives saved notebooks, nbviewer and CI artifacts. Its rows expand with ``<details>``
+to show each conversation laid out like the chat panel, the failed expectations marked
+on their turn. Agent text is hostile input: its markdown is rendered with raw HTML off
+and an allowlist of elements and attributes (markdown-it-py, imported only when a view
+is drawn; without it the text is shown escaped).
 """
 
 from __future__ import annotations
@@ -30,9 +33,6 @@ TurnStatus = Literal["passed", "failed", "skipped", "interrupted", "not run"]
 ScenarioStatus = Literal["passed", "failed", "running", "interrupted", "not run"]
 _FORMAT = "convowidget-suite-result"
 _REPLY_KEYS = ("text", "status", "error", "sources", "handoff", "time_to_first_chunk", "elapsed", "convo_id")
-_ORDER = {"failed": 0, "interrupted": 1, "running": 1, "not run": 2, "passed": 3}
-_VIEW_ROWS = 300  # rows the HTML view shows; failing rows come first, so they are never the ones cut
-_VIEW_TEXT = 2000  # characters of each reply the HTML view shows
 
 
 @dataclass
@@ -404,10 +404,21 @@ class SuiteResult:
         return Comparison.between(previous, self)
 
     def to_html(self, path: str | os.PathLike[str] | None = None) -> str:
-        """A standalone HTML page of the results view (for a CI artifact); also written to ``path``."""
+        """A standalone HTML page of the results view (for a CI artifact); also written to ``path``.
+
+        It follows the reader's light or dark preference, and its Content-Security-Policy
+        runs no script and loads nothing but https: images, whatever the replies hold.
+        """
         title = html.escape(f"{self.suite}: convowidget results")
+        head = (
+            '<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<meta http-equiv="Content-Security-Policy" '
+            "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src https:\">"
+            '<meta name="referrer" content="no-referrer"><meta name="color-scheme" content="light dark">'
+            f"<title>{title}</title>"
+        )
         page = (
-            f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
+            f'<!doctype html>\n<html lang="en"><head>{head}</head>'
             f'<body style="font-family: system-ui, sans-serif; margin: 1.5em">{self._repr_html_()}</body></html>\n'
         )
         if path is not None:
@@ -415,7 +426,9 @@ class SuiteResult:
         return page
 
     def _repr_html_(self) -> str:
-        return _view(self)
+        from ._results_html import view
+
+        return view(self)
 
 
 def _transcript(run: ScenarioResult) -> str:
@@ -502,177 +515,3 @@ class Comparison:
         esc = html.escape
         parts = [f'<div class="cwr-compare"><pre style="white-space: pre-wrap">{esc(repr(self))}</pre></div>']
         return "".join(parts)
-
-
-# ---------------------------------------------------------------------- the HTML view
-
-_STYLE = """
-.cwr-results { font-size: 13px; line-height: 1.45; max-width: 1100px; }
-.cwr-results .cwr-summary { margin: 0 0 .5em; }
-.cwr-results .cwr-pass { color: #1a7f37; font-weight: 600; }
-.cwr-results .cwr-fail { color: #cf222e; font-weight: 600; }
-.cwr-results .cwr-muted { opacity: .7; }
-.cwr-results .cwr-banner { background: rgba(212,167,44,.18); padding: .3em .6em; border-radius: 4px; }
-.cwr-results .cwr-grid { display: grid; grid-template-columns: 6.5em minmax(10em,2fr) 4em minmax(12em,4fr) 6.5em 5.5em;
-  gap: .6em; align-items: baseline; }
-.cwr-results .cwr-head { font-weight: 600; border-bottom: 1px solid rgba(128,128,128,.4); padding: .2em 0 .2em 1.2em; }
-.cwr-results details { border-bottom: 1px solid rgba(128,128,128,.2); }
-.cwr-results summary { cursor: pointer; padding: .25em 0; }
-.cwr-results summary > .cwr-grid { display: inline-grid; width: calc(100% - 1.5em); }
-.cwr-results .cwr-cell { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.cwr-results .cwr-convo { padding: .3em 0 .8em 1.5em; }
-.cwr-results .cwr-turn { margin: .4em 0; padding-left: .6em; border-left: 3px solid rgba(128,128,128,.3); }
-.cwr-results .cwr-turn.cwr-bad { border-left-color: #cf222e; }
-.cwr-results .cwr-user { font-weight: 600; white-space: pre-wrap; }
-.cwr-results .cwr-agent { white-space: pre-wrap; margin: .2em 0; padding: .3em .5em; border-radius: 6px;
-  background: rgba(128,128,128,.1); overflow-wrap: anywhere; }
-.cwr-results ul.cwr-failures { margin: .2em 0; padding-left: 0; list-style: none; color: #cf222e; }
-.cwr-results .cwr-meta { font-size: 12px; opacity: .75; }
-"""
-_BADGE = {
-    "passed": '<span class="cwr-pass">✓ passed</span>',
-    "failed": '<span class="cwr-fail">✗ failed</span>',
-    "interrupted": '<span class="cwr-muted">■ interrupted</span>',
-    "not run": '<span class="cwr-muted">○ not run</span>',
-    "skipped": '<span class="cwr-muted">↷ skipped</span>',
-}
-
-
-def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _chart(values: list[float], p50: float | None, p95: float | None) -> str:
-    """A small inline-SVG histogram of times to first chunk, with p50 and p95 marked."""
-    if not values:
-        return ""
-    width, height, bins = 360, 80, 24
-    top = max(values) or 1.0
-    counts = [0] * bins
-    for value in values:
-        counts[min(bins - 1, int(value / top * bins))] += 1
-    tallest = max(counts)
-    bar = width / bins
-    shapes = [
-        f'<rect x="{i * bar:.1f}" y="{height - 14 - c / tallest * (height - 24):.1f}" width="{bar - 1:.1f}" '
-        f'height="{c / tallest * (height - 24):.1f}" fill="#0969da" fill-opacity=".6"/>'
-        for i, c in enumerate(counts)
-        if c
-    ]
-    for label, mark, y in (("p50", p50, 9), ("p95", p95, 19)):
-        if mark is not None:
-            x = min(width - 1, mark / top * width)
-            shapes.append(
-                f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y - 1}" y2="{height - 14}" stroke="#cf222e" '
-                'stroke-dasharray="3 2"/>'
-                f'<text x="{min(x + 2, width - 60):.1f}" y="{y}" font-size="9" fill="currentColor">'
-                f"{label} {mark:.2f} s</text>"
-            )
-    shapes.append(f'<text x="0" y="{height - 2}" font-size="9" fill="currentColor">0 s</text>')
-    shapes.append(
-        f'<text x="{width / 2:.0f}" y="{height - 2}" font-size="9" text-anchor="middle" fill="currentColor">'
-        "time to first chunk</text>"
-    )
-    shapes.append(
-        f'<text x="{width}" y="{height - 2}" font-size="9" text-anchor="end" fill="currentColor">{top:.2f} s</text>'
-    )
-    return (
-        f'<svg class="cwr-chart" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'style="overflow: visible; margin: .3em 0 .6em"><title>Time to first chunk, {len(values)} replies</title>'
-        + "".join(shapes)
-        + "</svg>"
-    )
-
-
-def _turn_html(turn: TurnResult) -> str:
-    parts = [f'<div class="cwr-turn{" cwr-bad" if turn.failures else ""}">']
-    parts.append(f'<div class="cwr-user">You: {_esc(turn.prompt)}</div>')
-    reply = turn.reply
-    if reply is not None:
-        text = reply.text if len(reply.text) <= _VIEW_TEXT else reply.text[:_VIEW_TEXT] + "…"
-        more = (
-            f" ({len(reply.text) - _VIEW_TEXT} more characters in to_dataframe())"
-            if len(reply.text) > _VIEW_TEXT
-            else ""
-        )
-        parts.append(f'<div class="cwr-agent">{_esc(text) or "<em>(no text)</em>"}{_esc(more)}</div>')
-        meta = [_BADGE.get(turn.status, _esc(turn.status)), f"reply {_esc(reply.status)}"]
-        if reply.error and reply.status != "complete":
-            meta.append(_esc(reply.error))
-        meta.append(f"first chunk {_seconds(reply.time_to_first_chunk)}, whole reply {_seconds(reply.elapsed)}")
-        if reply.sources:
-            meta.append("sources: " + ", ".join(_esc(source) for source in reply.sources))
-        if reply.handoff:
-            meta.append("asked for a human")
-        parts.append(f'<div class="cwr-meta">{" · ".join(meta)}</div>')
-    else:
-        parts.append(f'<div class="cwr-meta">{_BADGE.get(turn.status, _esc(turn.status))}</div>')
-    if turn.failures:
-        items = "".join(f"<li>✗ {_esc(failure)}</li>" for failure in turn.failures)
-        parts.append(f'<ul class="cwr-failures">{items}</ul>')
-    if turn.expect:
-        checks = ", ".join(
-            f"{_esc(key)}: {_esc(json.dumps(value, ensure_ascii=False))}" for key, value in turn.expect.items()
-        )
-        parts.append(f'<div class="cwr-meta">expected: {checks}</div>')
-    parts.append("</div>")
-    return "".join(parts)
-
-
-def _row_html(summary: ScenarioSummary) -> str:
-    firsts = [t.time_to_first_chunk for run in summary.runs for t in run.turns if t.time_to_first_chunk is not None]
-    seconds = sum(run.elapsed for run in summary.runs)
-    failures = summary.failures
-    cells = [
-        _BADGE.get(summary.status, _esc(summary.status)),
-        _esc(summary.name),
-        _esc(summary.runs_label),
-        _esc(failures[0]) if failures else "",
-        _seconds(_percentile(firsts, 50)),
-        _seconds(seconds),
-    ]
-    grid = "".join(f'<span class="cwr-cell" title="{c if i in (1, 3) else ""}">{c}</span>' for i, c in enumerate(cells))
-    body = []
-    for run in summary.runs:
-        if len(summary.runs) > 1:
-            body.append(f'<div class="cwr-meta">run {run.run}: {_BADGE.get(run.status, _esc(run.status))}</div>')
-        body.extend(_turn_html(turn) for turn in run.turns)
-    status = _esc(summary.status).replace(" ", "-")
-    return (
-        f'<details class="cwr-row cwr-{status}"><summary><span class="cwr-grid">{grid}</span></summary>'
-        f'<div class="cwr-convo">{"".join(body)}</div></details>'
-    )
-
-
-def _view(result: SuiteResult) -> str:
-    latency = result.latency()
-    firsts = [t.time_to_first_chunk for t in result.turns if t.time_to_first_chunk is not None]
-    summary = [
-        f"<strong>{_esc(result.suite)}</strong>:",
-        f'<span class="cwr-pass">{result.passed} passed</span> ·',
-        f'<span class="cwr-fail">{result.failed} failed</span> ·',
-    ]
-    if result.not_run:
-        summary.append(f'<span class="cwr-muted">{result.not_run} not run</span> ·')
-    summary.append(f"pass rate {_percent(result.pass_rate)} ·")
-    summary.append(
-        f"first chunk p50 {_seconds(latency['first_chunk_p50'])}, p95 {_seconds(latency['first_chunk_p95'])} ·"
-    )
-    summary.append(f"{result.elapsed:.1f} s")
-    if result.repeat > 1:
-        summary.append(f"· each scenario run {result.repeat} times")
-    rows = sorted(result.scenarios, key=lambda s: _ORDER.get(s.status, 9))
-    shown = rows[:_VIEW_ROWS]
-    parts = [f'<div class="cwr-results"><style>{_STYLE}</style>', f'<div class="cwr-summary">{" ".join(summary)}</div>']
-    if result.interrupted:
-        parts.append('<div class="cwr-banner">The run was interrupted; unfinished scenarios are marked.</div>')
-    parts.append(_chart(firsts, latency["first_chunk_p50"], latency["first_chunk_p95"]))
-    head = ("status", "scenario", "runs", "first failure", "first chunk", "time")
-    parts.append(f'<div class="cwr-grid cwr-head">{"".join(f"<span>{h}</span>" for h in head)}</div>')
-    parts.extend(_row_html(row) for row in shown)
-    if len(rows) > len(shown):
-        parts.append(
-            f'<p class="cwr-muted">{len(shown)} of {len(rows)} scenarios shown; to_dataframe() has them all.</p>'
-        )
-    parts.append("</div>")
-    return "".join(parts)
