@@ -359,25 +359,41 @@ class ChatWidget(anywidget.AnyWidget):
                 self._start(content["text"], {})
             elif kind == "stop":
                 self.stop()
+            elif kind == "hello":  # the panel asks whether the kernel hears it: yes
+                self.send({"type": "welcome"})
+            elif kind == "new_chat" and not self._busy():
+                self.new_conversation()
             elif kind == "retry" and isinstance(content.get("id"), str):
-                self._retry(content["id"])
+                self._ask_again(content["id"])
+            elif kind == "regenerate" and isinstance(content.get("id"), str) and not self._busy():
+                self._ask_again(content["id"], last_only=True)
         except ConvoError as exc:
             _io.call_soon(self._show_error, str(exc))
 
-    def _retry(self, message_id: str) -> None:
+    def _busy(self) -> bool:
+        return self.status in ("connecting", "streaming")
+
+    def _ask_again(self, message_id: str, *, last_only: bool = False) -> None:
+        """Retry (a failed reply) or Regenerate (the last reply): ask its prompt again.
+
+        The pair leaves the panel and the new answer takes its place, as in ChatGPT;
+        the earlier Reply stays in ``replies``. ``last_only``: only the last message.
+        """
         entries = self.transcript
-        failed = next((e for e in entries if e.get("id") == message_id and e.get("role") == "assistant"), None)
-        if failed is None:
+        if last_only and (not entries or entries[-1].get("id") != message_id):
             return
-        prompt = next((e["text"] for e in entries if e.get("id") == failed.get("prompt_id")), None)
+        answer = next((e for e in entries if e.get("id") == message_id and e.get("role") == "assistant"), None)
+        if answer is None:
+            return
+        prompt = next((e["text"] for e in entries if e.get("id") == answer.get("prompt_id")), None)
         if prompt is None:
             return
-        drop = {message_id, failed.get("prompt_id")}
+        drop = {message_id, answer.get("prompt_id")}
 
-        def forget_failed() -> None:
+        def forget_answer() -> None:
             self._replace_transcript([e for e in self.transcript if e.get("id") not in drop])
 
-        _io.call_soon(forget_failed)
+        _io.call_soon(forget_answer)
         self._start(prompt, {})
 
     def _show_error(self, message: str) -> None:

@@ -85,6 +85,21 @@ def test_typing_a_prompt_in_marimo_streams_the_reply(marimo_app):
         reply = page.locator("[role=article][data-status=complete]").filter(has_text="pip install convowidget")
         reply.wait_for(timeout=30_000)
         assert "Sources" in reply.inner_text()
+        # the panel's own controls work here too, and the panel does not think it is offline
+        panel = page.locator(".cw-root")
+        box.fill("Show me some code")
+        box.press("Enter")
+        code = page.locator("[role=article][data-status=complete]").filter(has=page.locator(".cw-code")).last
+        code.wait_for(timeout=30_000)
+        assert "python" in code.locator(".cw-code-lang").all_inner_texts()
+        assert code.get_by_role("button", name="Copy code").count() >= 1
+        assert panel.get_by_role("button", name="Regenerate").count() == 1
+        assert panel.get_by_role("alert").filter(has_text="not connected").count() == 0
         ARTIFACTS.mkdir(exist_ok=True)
-        page.locator(".cw-root").screenshot(path=str(ARTIFACTS / "panel-marimo.png"))
+        panel.screenshot(path=str(ARTIFACTS / "panel-marimo.png"))
+        panel.get_by_role("button", name="New chat").click()
+        page.locator(".cw-log [role=article]").first.wait_for(state="detached")  # locators see into shadow roots
+        focused = "() => { let a = document.activeElement; while (a && a.shadowRoot && a.shadowRoot.activeElement)"
+        focused += " a = a.shadowRoot.activeElement; return a.getAttribute('aria-label'); }"
+        assert page.evaluate(focused) == "Message"
         assert not errors

@@ -583,3 +583,60 @@ def test_clear_and_new_conversation_release_what_they_drop(how):
             tracemalloc.stop()
     assert held > 3_000_000, held
     assert left < 0.1 * held, (left, held)
+
+
+def custom_messages(chat: ChatWidget) -> list[dict]:
+    return [m["data"]["content"] for m in chat.comm.sent if m["data"].get("method") == "custom"]
+
+
+def test_the_kernel_answers_the_panels_hello_so_the_panel_knows_it_is_live():
+    chat = ChatWidget()
+    chat.comm.sent.clear()
+    from_front_end(chat, {"type": "hello"})
+    assert custom_messages(chat) == [{"type": "welcome"}]
+
+
+def test_new_chat_from_the_panel_starts_a_new_conversation_but_not_while_a_reply_streams():
+    def agent(request):
+        if request.prompt == "endless":
+            for i in range(100_000):
+                yield f"{i} "
+        else:
+            yield f"you said {request.prompt}"
+
+    with serve(agent, chunk_delay=0.002) as server:
+        chat = ChatWidget(client=ConvoClient(url=server.url, agent_id="x"))
+        first = chat.ask("hello")
+        old = chat.convo_id
+        from_front_end(chat, {"type": "send", "text": "endless"})
+        wait_for(lambda: chat.status == "streaming")
+        from_front_end(chat, {"type": "new_chat"})  # ignored: the panel offers no New chat while busy
+        assert chat.convo_id == old
+        from_front_end(chat, {"type": "stop"})
+        wait_for(lambda: len(chat.replies) == 2 and chat.status == "idle")
+        from_front_end(chat, {"type": "new_chat"})
+        wait_for(lambda: chat.transcript == [])
+        assert chat.convo_id != old and chat.replies[0] is first and len(chat.replies) == 2
+        third = chat.ask("again")
+    assert third.convo_id == chat.convo_id != first.convo_id
+    assert [e["text"] for e in chat.transcript] == ["again", "you said again"]
+
+
+def test_regenerate_asks_the_last_prompt_again_and_the_new_answer_takes_its_place():
+    count = iter(range(1, 100))
+
+    with serve(lambda request: f"answer {next(count)} to {request.prompt}", chunk_delay=0) as server:
+        chat = ChatWidget(client=ConvoClient(url=server.url, agent_id="x"))
+        chat.ask("first")
+        chat.ask("second")
+        not_last = chat.transcript[1]["id"]
+        from_front_end(chat, {"type": "regenerate", "id": not_last})  # only the last reply: ignored
+        from_front_end(chat, {"type": "regenerate", "id": chat.transcript[-1]["id"]})
+        wait_for(lambda: len(chat.replies) == 3)
+        chat.ask("third")
+    texts = [e["text"] for e in chat.transcript]
+    assert texts == ["first", "answer 1 to first", "second", "answer 3 to second", "third", "answer 4 to third"]
+    # like ChatGPT, the panel shows the new answer in place; Python keeps every Reply
+    assert [r.text for r in chat.replies] == [
+        "answer 1 to first", "answer 2 to second", "answer 3 to second", "answer 4 to third",
+    ]  # fmt: skip

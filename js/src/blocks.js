@@ -1,12 +1,17 @@
 // Rendering of ui_engine blocks: text, choice, image, card, carousel, unsupported.
 import { h, safeHref, imageSource, imagePlaceholder, extLink } from './dom.js';
 import { renderMarkdown } from './markdown.js';
+import { enhance } from './enhance.js';
 
 const str = (v) => (v == null ? '' : String(v));
+const noTabStop = (el) => {
+  el.setAttribute('tabindex', '-1');
+  return el;
+};
 
 function mdBox(text, cls) {
   const box = h('div', { class: 'cw-md ' + cls });
-  box.append(renderMarkdown(text));
+  box.append(enhance(renderMarkdown(text)));
   return box;
 }
 
@@ -14,7 +19,8 @@ function mdBox(text, cls) {
  * Buttons: `message` -> a button that sends it as a new prompt; otherwise a
  * `url` -> a link opening in a new tab (http(s), mailto: or tel:; `//host` is
  * read as https:; anything else gives a disabled button); a button with
- * neither sends its label.
+ * neither sends its label. None is a Tab stop of its own (see keyboard.js); the
+ * view disables the prompt buttons of every turn but the latest (`cw-choice-send`).
  */
 function buttons(list, ctx) {
   const row = h('div', { class: 'cw-choices', role: 'group' });
@@ -25,15 +31,16 @@ function buttons(list, ctx) {
       const href = safeHref(b.url);
       row.append(
         href
-          ? extLink(href, label, 'cw-choice cw-choice-link')
-          : h('button', { class: 'cw-choice', type: 'button', disabled: true, text: label }),
+          ? noTabStop(extLink(href, label, 'cw-choice cw-choice-link'))
+          : h('button', { class: 'cw-choice', type: 'button', disabled: true, tabindex: '-1', text: label }),
       );
     } else {
       const text = str(b.message || b.label);
       row.append(
         h('button', {
-          class: 'cw-choice',
+          class: 'cw-choice cw-choice-send',
           type: 'button',
+          tabindex: '-1',
           onclick: () => text.trim() && ctx.send(text),
           text: label,
         }),
@@ -53,7 +60,7 @@ function image(url, alt, cls, label = alt) {
   if (s.kind === 'img') {
     return h('img', { class: cls, src: s.src, alt: str(alt), loading: 'lazy', referrerpolicy: 'no-referrer' });
   }
-  if (s.kind === 'link') return extLink(s.href, str(label).trim() || s.href, 'cw-img-link');
+  if (s.kind === 'link') return noTabStop(extLink(s.href, str(label).trim() || s.href, 'cw-img-link'));
   return h('div', { class: 'cw-img-none', text: imagePlaceholder(label) });
 }
 
@@ -90,7 +97,7 @@ export function renderBlock(b, ctx) {
     case 'card':
       return card(b, ctx);
     case 'carousel':
-      return h('div', { class: 'cw-carousel' }, ...(Array.isArray(b.cards) ? b.cards : []).map((c) => card(c, ctx)));
+      return h('div', { class: 'cw-carousel', tabindex: '-1' }, ...(Array.isArray(b.cards) ? b.cards : []).map((c) => card(c, ctx)));
     case 'unsupported':
       return unsupported(b.type);
     default:

@@ -68,6 +68,37 @@ export function extLink(href, text, cls) {
   return h('a', { class: cls, href: href.trim(), target: '_blank', rel: 'noopener noreferrer', text });
 }
 
+/** Copy text to the clipboard; falls back to a hidden textarea + execCommand. True when copied. */
+export async function copyText(text) {
+  try {
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      await navigator.clipboard.writeText(text);
+      return true;
+    }
+  } catch {
+    /* fall through to the legacy path */
+  }
+  const ta = h('textarea', {
+    readonly: true,
+    'aria-hidden': 'true',
+    tabindex: '-1',
+    style: 'position:fixed;top:0;left:-9999px;opacity:0',
+  });
+  ta.value = text;
+  const back = document.activeElement;
+  document.body.append(ta);
+  ta.select();
+  let ok = false;
+  try {
+    ok = document.execCommand('copy');
+  } catch {
+    ok = false;
+  }
+  ta.remove();
+  if (back && back.focus) back.focus({ preventScroll: true });
+  return ok;
+}
+
 export const raf = (cb) =>
   typeof requestAnimationFrame === 'function' ? requestAnimationFrame(cb) : setTimeout(cb, 16);
 export const caf = (id) =>

@@ -8,6 +8,9 @@
 import { renderMarkdown, fillCode, codeLang } from './markdown.js';
 import { createScanner, scan, closesFence } from './split.js';
 import { raf, caf, now, h } from './dom.js';
+import { enhance, codeBlock } from './enhance.js';
+
+const render = (src) => enhance(renderMarkdown(src));
 
 const PIECE = 3000; // max characters rendered in one go (when points allow)
 const PAGE = 8000; // committed blocks are grouped into pages of about this size
@@ -108,7 +111,7 @@ export class MdStream {
           this.pageLen += next - end;
           end = next;
         } while (this.pi < pts.length && !heads.has(end) && end - this.done < PIECE && this.pageLen < PAGE);
-        const frag = renderMarkdown(srcs);
+        const frag = render(srcs);
         const last = frag.lastElementChild;
         this.table = last && last.tagName === 'TABLE' ? last : null;
         this.page.append(frag);
@@ -126,7 +129,7 @@ export class MdStream {
    * to `parent`. Returns the nodes added.
    */
   addRows(head, rows, parent) {
-    const frag = renderMarkdown(head + rows);
+    const frag = render(head + rows);
     const t = frag.querySelector('table');
     const trs = t ? [...t.querySelectorAll('tbody > tr')] : [];
     if (t) t.remove();
@@ -160,9 +163,9 @@ export class MdStream {
         this.clearTail();
         const lang = codeLang(f.info); // as markdown.js labels the finished block
         this.code = h('code', { class: lang ? 'language-' + lang : null });
-        const pre = h('pre', null, this.code);
-        (this.page || this.el).append(pre);
-        this.tailNodes = [pre];
+        const block = codeBlock(h('pre', null, this.code), lang);
+        (this.page || this.el).append(block);
+        this.tailNodes = [block];
       }
       fillCode(this.code, body);
       this.tail = tail;
@@ -177,7 +180,7 @@ export class MdStream {
       this.tail = tail;
       return;
     }
-    const frag = renderMarkdown(tail);
+    const frag = render(tail);
     this.tailNodes = [...frag.childNodes];
     parent.append(frag);
     this.tail = tail;

@@ -1,9 +1,11 @@
-// Model-level state, shared by every view of the same model: streamed text, and
-// the transcript kept whole from the messages each turn appends.
+// Model-level state, shared by every view of the same model: streamed text, the
+// transcript kept whole from the messages each turn appends, and the connection.
 //
 // Deltas arrive on the `stream` trait. They are accumulated here (not per
 // view) so two views of one widget show identical text and a view created
 // later starts from what has arrived so far.
+
+import { createConnection } from './connection.js';
 
 /** Number of Unicode code points in `s` (Python's len()). */
 export function cpLength(s) {
@@ -118,10 +120,13 @@ export function createState(model) {
     // A new prompt: buffers of earlier turns are no longer needed.
     if (cur != null) for (const id of buffers.keys()) if (id !== cur) buffers.delete(id);
   };
+  const conn = createConnection(model);
   const s = {
     buffers,
     subs,
+    conn,
     dispose() {
+      conn.dispose();
       model.off('change:transcript', onTranscript);
       model.off('change:pending', onPending);
       model.off('change:stream', onStream);

@@ -1,16 +1,25 @@
-// The chat panel view: header, transcript (keyed by message id), input row.
-import { h, icon, raf, caf, extLink, safeHref } from './dom.js';
-import { MdStream, beginSlice, sliceSpent } from './mdstream.js';
-import { BlocksView } from './blocks.js';
+// The chat panel view: header (title, New chat, status), transcript (keyed by
+// message id), alerts and the input row.
+import { h, icon, raf, caf } from './dom.js';
+import { beginSlice, sliceSpent } from './mdstream.js';
+import { UserMsg, AssistantMsg, copyWithFeedback } from './messages.js';
+import { codeText } from './enhance.js';
+import { navigate } from './keyboard.js';
 import { lookupState, createState } from './state.js';
+import { OFFLINE_TEXT } from './connection.js';
 
-export const HANDOFF_TEXT = 'The agent asked for a human: a human will take over this conversation.';
+export { HANDOFF_TEXT } from './messages.js';
+export { OFFLINE_TEXT } from './connection.js';
 export const DEMO_NOTE = 'You are talking to the local demo agent, not a real Convocore agent.';
 const BUSY = ['connecting', 'streaming'];
 const STICK_PX = 40;
 const MIN_NEW = 4; // messages made per render slice before its time budget counts
 const ICON_SEND = 'M12 19V5M5.5 11.5 12 5l6.5 6.5';
 const ICON_STOP = 'M7 7h10v10H7z';
+const ICON_NEW = 'M12 5v14M5 12h14';
+const ICON_DOWN = 'M12 5v14M5.5 12.5 12 19l6.5-6.5';
+const PLACEHOLDER = 'Message the agent…';
+const PLACEHOLDER_OFFLINE = 'Not connected: run the cell again';
 
 const str = (v) => (v == null ? '' : String(v));
 // Setters that leave the DOM alone when nothing changes (no needless
@@ -27,212 +36,21 @@ const setAttr = (el, name, value) => {
 };
 const arr = (v) => (Array.isArray(v) ? v : []);
 const obj = (v) => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
-
-/** Copy text to the clipboard; falls back to a hidden textarea + execCommand. */
-export async function copyText(text) {
-  try {
-    if (navigator.clipboard && navigator.clipboard.writeText) {
-      await navigator.clipboard.writeText(text);
-      return true;
-    }
-  } catch {
-    /* fall through to the legacy path */
-  }
-  const ta = h('textarea', {
-    readonly: true,
-    'aria-hidden': 'true',
-    style: 'position:fixed;top:0;left:-9999px;opacity:0',
-  });
-  ta.value = text;
-  const back = document.activeElement;
-  document.body.append(ta);
-  ta.select();
-  let ok = false;
-  try {
-    ok = document.execCommand('copy');
-  } catch {
-    ok = false;
-  }
-  ta.remove();
-  if (back && back.focus) back.focus();
-  return ok;
-}
-
-function blocksText(blocks) {
-  const out = [];
-  const card = (c) => c && [c.title, c.text].filter(Boolean).join('\n');
-  for (const b of blocks) {
-    if (!b) continue;
-    if (b.kind === 'text') out.push(b.text);
-    else if (b.kind === 'card') out.push(card(b));
-    else if (b.kind === 'carousel') out.push(...arr(b.cards).map(card));
-    else if (b.kind === 'choice') out.push(arr(b.buttons).map((x) => x && x.label).filter(Boolean).join(' | '));
-  }
-  return out.filter(Boolean).join('\n\n');
-}
-
-/** Message footer with the copy button. */
-function actions(msg) {
-  let timer = 0;
-  const btn = h('button', {
-    class: 'cw-copy',
-    type: 'button',
-    'aria-label': 'Copy message',
-    title: 'Copy message',
-    text: 'Copy',
-    onclick: async () => {
-      const ok = await copyText(msg.raw || '');
-      btn.textContent = ok ? 'Copied' : 'Copy failed';
-      btn.classList.toggle('cw-copied', ok);
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        btn.textContent = 'Copy';
-        btn.classList.remove('cw-copied');
-      }, 1500);
-    },
-  });
-  msg.stopTimer = () => clearTimeout(timer);
-  return (msg.actions = h('div', { class: 'cw-actions' }, btn));
-}
-
-/**
- * One source for the footer: a string (a URL or a title) or an object
- * `{url, title}`. Links follow the markdown rules (http(s), mailto:, tel:;
- * `//host` read as https:); anything else is shown as text.
- */
-function source(s) {
-  const o = s && typeof s === 'object' ? s : null;
-  const url = o ? o.url : s;
-  const href = typeof url === 'string' ? safeHref(url) : null;
-  const title = str(o ? o.title || o.name || '' : '').trim();
-  const text = title || (href ? href : str(o ? url || '' : s).trim());
-  if (!text) return null;
-  return href ? extLink(href, text) : document.createTextNode(text);
-}
-
-class UserMsg {
-  constructor(id) {
-    this.role = 'user';
-    this.raw = null;
-    this.body = h('div', { class: 'cw-bubble cw-text' });
-    this.el = h(
-      'article',
-      { class: 'cw-msg cw-user', role: 'article', 'aria-label': 'user message', 'data-id': id },
-      this.body,
-      actions(this),
-    );
-  }
-  update(m) {
-    const t = str(m.text);
-    if (t !== this.raw) this.body.textContent = this.raw = t;
-  }
-  destroy() {
-    this.stopTimer();
-  }
-}
-
-class AssistantMsg {
-  constructor(id, ctx) {
-    this.role = 'assistant';
-    this.id = id;
-    this.ctx = ctx;
-    this.raw = '';
-    this.key = null;
-    this.typing = h(
-      'div',
-      { class: 'cw-typing' },
-      h('span'),
-      h('span'),
-      h('span'),
-      h('span', { class: 'cw-sr', text: 'Assistant is typing' }),
-    );
-    this.mdEl = h('div', { class: 'cw-md' });
-    this.md = new MdStream(this.mdEl, ctx.onRender);
-    this.blocksEl = h('div', { class: 'cw-blocks', hidden: true });
-    this.blocks = new BlocksView(this.blocksEl, ctx);
-    this.extra = h('div', { class: 'cw-extra', hidden: true });
-    this.el = h(
-      'article',
-      { class: 'cw-msg cw-assistant', role: 'article', 'aria-label': 'assistant message', 'data-id': id },
-      h('div', { class: 'cw-bubble' }, this.typing, this.mdEl, this.blocksEl, this.extra),
-      actions(this),
-    );
-  }
-
-  /** `live`: the message is still streaming (rendered from the model buffer). */
-  update(m, live) {
-    const status = live ? 'streaming' : str(m.status) || 'complete';
-    const text = str(m.text);
-    const blocks = arr(m.blocks).length ? m.blocks : null;
-    this.raw = text || (blocks ? blocksText(blocks) : '');
-    setAttr(this.el, 'data-status', status);
-    setAttr(this.el, 'aria-busy', live ? 'true' : null);
-    show(this.blocksEl, !!blocks);
-    show(this.mdEl, !blocks && !!text);
-    if (blocks) this.blocks.set(blocks);
-    else {
-      if (this.blocks.keys.length) this.blocks.set([]);
-      this.md.set(text);
-    }
-    show(this.typing, live && !text && !blocks);
-    show(this.actions, !!this.raw);
-    const key = JSON.stringify([status, m.error, !!m.handoff, arr(m.sources)]);
-    if (key !== this.key) {
-      this.key = key;
-      this.footer(m, status);
-    }
-  }
-
-  footer(m, status) {
-    const x = [];
-    if (status === 'stopped') x.push(h('div', { class: 'cw-note', text: 'Stopped' }));
-    if (status === 'failed') {
-      x.push(
-        h(
-          'div',
-          { class: 'cw-fail' },
-          h('div', { class: 'cw-alert', role: 'alert', text: str(m.error) || 'The reply failed.' }),
-          h('button', {
-            class: 'cw-retry',
-            type: 'button',
-            'aria-label': 'Retry',
-            text: 'Retry',
-            onclick: () => this.ctx.retry(this.id),
-          }),
-        ),
-      );
-    }
-    if (m.handoff) x.push(h('div', { class: 'cw-handoff', role: 'status', text: HANDOFF_TEXT }));
-    const src = arr(m.sources).map(source).filter(Boolean);
-    if (src.length) {
-      x.push(
-        h(
-          'div',
-          { class: 'cw-sources' },
-          h('span', { class: 'cw-sources-label', text: 'Sources:' }),
-          h('ul', null, ...src.map((s) => h('li', null, s))),
-        ),
-      );
-    }
-    this.extra.replaceChildren(...x);
-    show(this.extra, x.length > 0);
-  }
-
-  destroy() {
-    this.md.destroy();
-    this.stopTimer();
-  }
-}
+let panels = 0;
 
 /** Build the panel into `el`; returns a cleanup function. */
 export function mountView(model, el) {
   // Normally initialize() made the state; without it, the view owns one.
   let state = lookupState(model);
   const ownState = !state && (state = createState(model));
+  const conn = state.conn;
+  const uid = `cw-${++panels}`;
   const views = new Map();
   let busy = false;
+  let offline = false;
   let stick = true;
   let frame = 0;
+  let latestId = null;
 
   const get = (k) => model.get(k);
   const scrollDown = () => {
@@ -240,14 +58,39 @@ export function mountView(model, el) {
     const top = log.scrollHeight - log.clientHeight;
     if (top > log.scrollTop) log.scrollTop = top;
   };
+  const focusInput = () => input.focus({ preventScroll: true });
+  /**
+   * Send a message to the kernel. Not while a reply is in flight; not when the kernel
+   * is known to be gone (then the alert is said again and the kernel asked if it is
+   * back). False when nothing went out, so the caller keeps what the person typed.
+   */
+  const toKernel = (msg) => {
+    if (busy) return false;
+    if (offline) {
+      conn.hello();
+      announceOffline();
+      return false;
+    }
+    return conn.send(msg);
+  };
   const ctx = {
     send(text) {
-      if (busy) return;
-      model.send({ type: 'send', text });
+      if (!toKernel({ type: 'send', text })) return false;
       stick = true;
+      focusInput();
+      return true;
     },
     retry(id) {
-      if (!busy) model.send({ type: 'retry', id });
+      toKernel({ type: 'retry', id });
+      focusInput();
+    },
+    regenerate(id) {
+      if (toKernel({ type: 'regenerate', id })) stick = true;
+      focusInput();
+    },
+    announce(text) {
+      setText(live, '');
+      raf(() => setText(live, text));
     },
     onRender: scrollDown,
   };
@@ -255,6 +98,12 @@ export function mountView(model, el) {
   // Header
   const title = h('span', { class: 'cw-title' });
   const badge = h('span', { class: 'cw-badge', text: 'demo', hidden: true });
+  const newChat = h(
+    'button',
+    { class: 'cw-new', type: 'button', title: 'Start a new conversation' },
+    icon(ICON_NEW),
+    h('span', { text: 'New chat' }),
+  );
   const statusText = h('span', { class: 'cw-status-text' });
   const status = h(
     'div',
@@ -264,20 +113,62 @@ export function mountView(model, el) {
   );
   const note = h('div', { class: 'cw-demo-note', text: DEMO_NOTE, hidden: true });
 
-  // Transcript
+  // Transcript: one Tab stop; arrow keys inside (keyboard.js).
   const log = h('div', { class: 'cw-log', role: 'log', 'aria-label': 'Conversation', tabindex: '0' });
+  const jump = h(
+    'button',
+    { class: 'cw-jump', type: 'button', hidden: true },
+    icon(ICON_DOWN),
+    h('span', { text: 'Jump to latest' }),
+  );
+  const updateJump = () => {
+    // (the panel may sit in a shadow root, as in marimo: ask its own root what has the focus)
+    if (stick && jump.contains(el.getRootNode().activeElement)) log.focus({ preventScroll: true });
+    show(jump, !stick);
+  };
   log.addEventListener('scroll', () => {
     stick = log.scrollHeight - log.scrollTop - log.clientHeight <= STICK_PX;
+    updateJump();
   });
   log.addEventListener('load', scrollDown, true); // images changing the height
+  log.addEventListener('keydown', (e) => {
+    if (navigate(log, e)) {
+      e.preventDefault();
+      e.stopPropagation(); // not the notebook's own arrow keys
+    }
+  });
+  // Copy code, for every code block of every message (one listener).
+  log.addEventListener('click', (e) => {
+    const btn = e.target.closest && e.target.closest('.cw-copy-code');
+    if (btn && log.contains(btn)) copyWithFeedback(btn, codeText(btn.closest('.cw-code')), ctx, 'Code');
+  });
+  jump.addEventListener('click', () => {
+    stick = true;
+    log.scrollTop = log.scrollHeight;
+    updateJump();
+  });
 
-  // Panel-level error and input row
+  // Alerts: the kernel is gone (certain, see connection.js), and the `error` trait.
+  const offlineAlert = h('div', {
+    class: 'cw-alert cw-panel-alert cw-offline-alert',
+    role: 'alert',
+    id: `${uid}-offline`,
+    hidden: true,
+  });
   const alert = h('div', { class: 'cw-alert cw-panel-alert', role: 'alert', hidden: true });
+  const live = h('div', { class: 'cw-sr', role: 'status' }); // "Code copied" and the like
+  const announceOffline = () => {
+    // Said again on each try: an alert is announced when its text changes.
+    setText(offlineAlert, '');
+    raf(() => setText(offlineAlert, offline ? OFFLINE_TEXT : ''));
+  };
+
+  // Input row
   const input = h('textarea', {
     class: 'cw-input',
     rows: '1',
     'aria-label': 'Message',
-    placeholder: 'Message the agent…',
+    placeholder: PLACEHOLDER,
   });
   const stopBtn = h(
     'button',
@@ -296,7 +187,7 @@ export function mountView(model, el) {
   const submit = () => {
     const text = input.value.trim();
     if (!text || busy) return;
-    ctx.send(text);
+    if (!ctx.send(text)) return; // not sent: the draft stays
     input.value = '';
     resize();
     scrollDown();
@@ -304,6 +195,11 @@ export function mountView(model, el) {
   input.addEventListener('keydown', (e) => {
     // Keep notebook keyboard shortcuts from seeing our typing.
     if (!e.ctrlKey && !e.metaKey) e.stopPropagation();
+    if (e.key === 'Escape' && !e.isComposing) {
+      e.preventDefault();
+      log.focus({ preventScroll: true }); // leave the box for the transcript
+      return;
+    }
     if (e.key !== 'Enter' || e.shiftKey || e.isComposing || e.keyCode === 229) return;
     e.preventDefault();
     submit();
@@ -311,20 +207,35 @@ export function mountView(model, el) {
   input.addEventListener('input', resize);
   sendBtn.addEventListener('click', () => {
     submit();
-    input.focus();
+    focusInput();
   });
-  stopBtn.addEventListener('click', () => model.send({ type: 'stop' }));
+  stopBtn.addEventListener('click', () => {
+    conn.send({ type: 'stop' });
+    focusInput(); // the Stop button hides; focus stays in the panel
+  });
+  newChat.addEventListener('click', () => {
+    if (toKernel({ type: 'new_chat' })) stick = true;
+    focusInput();
+  });
 
+  const heading = h('div', { class: 'cw-heading' }, title, badge);
   const root = h(
     'div',
     { class: 'cw-root' },
-    h('div', { class: 'cw-header' }, h('div', { class: 'cw-heading' }, title, badge), status),
+    h('div', { class: 'cw-header' }, heading, h('div', { class: 'cw-tools' }, newChat, status)),
     note,
-    log,
+    h('div', { class: 'cw-log-wrap' }, log, jump),
     alert,
+    offlineAlert,
+    live,
     h('div', { class: 'cw-input-row' }, input, stopBtn, sendBtn),
   );
   el.append(root);
+
+  // The title gets a tooltip when it is cut.
+  const fitTitle = () => setAttr(title, 'title', title.scrollWidth > title.clientWidth ? title.textContent : null);
+  const sizes = typeof ResizeObserver === 'function' ? new ResizeObserver(() => fitTitle()) : null;
+  if (sizes) sizes.observe(title);
 
   // [id, message, live] in transcript order, as of the last reconcile.
   let items = [];
@@ -337,7 +248,7 @@ export function mountView(model, el) {
   };
 
   /** The view of one message, made if needed and brought up to date. */
-  function renderItem(id, m, live) {
+  function renderItem(id, m, isLive) {
     const role = m.role === 'user' ? 'user' : 'assistant';
     let v = views.get(id);
     if (v && v.role !== role) {
@@ -345,14 +256,15 @@ export function mountView(model, el) {
       v = null;
     }
     if (!v) {
-      v = role === 'user' ? new UserMsg(id) : new AssistantMsg(id, ctx);
+      v = role === 'user' ? new UserMsg(id, ctx) : new AssistantMsg(id, ctx);
+      v.latest = id === latestId;
       views.set(id, v);
     }
     // Entries of an unchanged transcript are the same objects: nothing to do.
-    if (v.m !== m || v.live !== live) {
+    if (v.m !== m || v.live !== isLive) {
       v.m = m;
-      v.live = live;
-      v.update(m, live);
+      v.live = isLive;
+      v.update(m, isLive);
     }
     return v;
   }
@@ -368,7 +280,7 @@ export function mountView(model, el) {
     let made = 0;
     let waiting = false;
     for (let i = items.length - 1; i >= 0; i--) {
-      const [id, m, live] = items[i];
+      const [id, m, isLive] = items[i];
       if (!views.has(id)) {
         if (made >= MIN_NEW && sliceSpent()) {
           waiting = true;
@@ -376,7 +288,7 @@ export function mountView(model, el) {
         }
         made++;
       }
-      renderItem(id, m, live);
+      renderItem(id, m, isLive);
     }
     let cursor = null;
     for (const [id] of items) {
@@ -402,10 +314,10 @@ export function mountView(model, el) {
     const pending = obj(get('pending'));
     const list = [];
     const seen = new Set();
-    const add = (id, m, live) => {
+    const add = (id, m, isLive) => {
       if (id == null || id === '' || seen.has(id)) return;
       seen.add(id);
-      list.push([id, m, live]);
+      list.push([id, m, isLive]);
     };
     for (const m of transcript) if (m && typeof m === 'object') add(m.id, m, false);
     const pu = obj(pending.user);
@@ -416,14 +328,26 @@ export function mountView(model, el) {
       add(aid, { id: aid, role: 'assistant', text: b ? b.text : '', blocks: b && b.blocks }, true);
     }
 
+    // The latest reply: the only one with Regenerate and with choices to pick.
+    let latest = null;
+    for (let i = list.length - 1; i >= 0 && latest == null; i--) if (list[i][1].role !== 'user') latest = list[i][0];
+    if (latest !== latestId) {
+      const old = views.get(latestId);
+      latestId = latest;
+      if (old) old.setLatest(false);
+      const now = views.get(latest);
+      if (now) now.setLatest(true);
+    }
+
     items = list;
     if (renderItems() && !fill) fill = setTimeout(backfill, 0);
     for (const [id, v] of views) if (!seen.has(id)) drop(id, v);
+    setAttr(root, 'data-empty', list.length ? null : 'true');
 
     // The error trait, unless it is already shown on a failed message.
     const err = str(get('error')).trim();
     const shown = err && transcript.some((m) => m && str(m.error).trim() === err);
-    show(alert, !!err && !shown);
+    show(alert, !!err && !shown && !offline);
     setText(alert, alert.hidden ? '' : err);
   }
 
@@ -431,18 +355,35 @@ export function mountView(model, el) {
     frame = 0;
     beginSlice();
     const st = str(get('status')) || 'idle';
-    busy = BUSY.includes(st);
-    setText(title, str(get('agent_label')) || 'Convocore agent');
+    const wasOffline = offline;
+    offline = conn.lost;
+    busy = !offline && BUSY.includes(st);
+    const label = str(get('agent_label')) || 'Convocore agent';
+    if (title.textContent !== label) {
+      title.textContent = label;
+      fitTitle();
+    }
     const demo = !!get('is_demo');
     show(badge, demo);
     show(note, demo);
-    setAttr(status, 'data-status', st);
-    setText(statusText, st);
+    setAttr(status, 'data-status', offline ? 'offline' : st);
+    setText(statusText, offline ? 'not connected' : st);
     show(stopBtn, busy);
     if (sendBtn.disabled !== busy) sendBtn.disabled = busy;
-    if (root.classList.contains('cw-busy') !== busy) root.classList.toggle('cw-busy', busy);
+    if (newChat.disabled !== busy) newChat.disabled = busy;
+    // Not connected: the controls read as disabled, and the box keeps what is typed in it.
+    for (const c of [input, sendBtn, newChat]) setAttr(c, 'aria-disabled', offline ? 'true' : null);
+    setAttr(input, 'aria-describedby', offline ? offlineAlert.id : null);
+    input.placeholder = offline ? PLACEHOLDER_OFFLINE : PLACEHOLDER;
+    root.classList.toggle('cw-busy', busy);
+    root.classList.toggle('cw-offline', offline);
+    if (offline !== wasOffline) {
+      show(offlineAlert, offline);
+      setText(offlineAlert, offline ? OFFLINE_TEXT : '');
+    }
     reconcile();
     scrollDown();
+    updateJump();
   }
 
   const schedule = () => {
@@ -451,11 +392,17 @@ export function mountView(model, el) {
   const events = ['agent_label', 'is_demo', 'status', 'error', 'transcript', 'pending'];
   for (const k of events) model.on('change:' + k, schedule);
   state.subs.add(schedule);
+  conn.subs.add(schedule);
+  const unwatch = conn.watch(el);
   update();
+  conn.hello(); // a live kernel answers; until it does the panel is usable, not "live"
 
   return () => {
     for (const k of events) model.off('change:' + k, schedule);
     state.subs.delete(schedule);
+    conn.subs.delete(schedule);
+    unwatch();
+    if (sizes) sizes.disconnect();
     if (ownState) ownState.dispose();
     if (frame) caf(frame);
     frame = 0;

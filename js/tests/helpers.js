@@ -18,7 +18,8 @@ export class FakeModel {
     const own = { _panel_id: `panel-${++panels}` }; // the kernel gives each widget its own
     this.attrs = { ...structuredClone(DEFAULTS), ...own, ...attrs }; // own objects, as after JSON sync
     this.handlers = new Map();
-    this.sent = [];
+    this.sent = []; // what the panel sent the kernel, but its `hello`s (counted in `hellos`)
+    this.hellos = 0;
   }
   get(k) {
     return this.attrs[k];
@@ -37,7 +38,13 @@ export class FakeModel {
     if (i >= 0) list.splice(i, 1);
   }
   send(msg) {
-    this.sent.push(msg);
+    if (this.offline) throw new Error('Cannot send'); // what JupyterLab does once the kernel is gone
+    if (msg && msg.type === 'hello') this.hellos++;
+    else this.sent.push(msg);
+  }
+  /** A custom message or event from the host (msg:custom, comm:close). */
+  emit(name, ...args) {
+    for (const cb of [...(this.handlers.get(name) || [])]) cb(...args);
   }
   listenerCount() {
     let n = 0;

@@ -143,7 +143,9 @@ describe('incremental markdown rendering', () => {
     ].join('\n') + 'le>';
     const [whole, m1] = make();
     m1.set(text);
-    expect(whole.querySelector('style, script, b, .cw-page div, .cw-page [class]:not(code)')).toBeNull();
+    // nothing but the panel's own frame around a code block (.cw-code*) and the code's language class
+    const own = ':not(.cw-code):not(.cw-code-head):not(.cw-code-lang):not(.cw-copy-code)';
+    expect(whole.querySelector(`style, script, b, .cw-page div${own}, .cw-page [class]:not(code)${own}`)).toBeNull();
     expect(whole.textContent).toContain('Put CSS inside a <style> element.');
     expect(whole.textContent).toContain('Next paragraph');
     expect(whole.textContent).toContain('window.__x = 1');

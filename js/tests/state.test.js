@@ -132,7 +132,7 @@ describe('model-level state', () => {
     s.subs.add(() => n++);
     m.set('stream', { id: 'a1', offset: 0, text: 'x' });
     expect(n).toBe(1);
-    expect(m.listenerCount()).toBe(4);
+    expect(m.listenerCount()).toBe(6); // transcript, pending, stream, tail; msg:custom and comm:close (connection.js)
     s.dispose();
     expect(m.listenerCount()).toBe(0);
     expect(lookupState(proxy(m))).toBe(null); // nothing kept after initialize()'s cleanup

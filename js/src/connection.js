@@ -1,0 +1,82 @@
+// Whether the kernel behind a panel can hear it. One answer per model, shared by
+// every view of it (kept in the model-level state, see state.js).
+//
+// anywidget's model proxy hides ipywidgets' `comm_live`, so the panel decides from
+// what it can observe, and says "not connected" only when it is certain:
+//   - a `model.send` that throws (JupyterLab throws "Cannot send" once the kernel is
+//     shut down or gone): the message did not go out;
+//   - the host marking the view disconnected: ipywidgets puts the class
+//     `jupyter-widgets-disconnected` on a view whose model has no live comm, which is
+//     the case for a panel restored from saved widget state with no kernel behind
+//     it, and for every panel once its kernel died or restarted;
+//   - the comm closing (`comm:close`).
+// A missing answer proves nothing: Jupyter does not deliver a front-end message to
+// the kernel while a cell is busy, so a `hello` may wait minutes for its `welcome`.
+// The panel stays usable until it is certain, and is live again as soon as the kernel
+// answers a `hello` or the host clears its disconnected mark.
+
+export const OFFLINE_TEXT = 'The kernel is not connected: run the cell again to chat.';
+export const HOST_OFFLINE_CLASS = 'jupyter-widgets-disconnected';
+
+/** 'unknown' (no proof either way: usable), 'live' (the kernel answered) or 'lost' (certain). */
+export function createConnection(model) {
+  const subs = new Set();
+  const c = {
+    state: 'unknown',
+    subs,
+    set(state) {
+      if (c.state === state) return;
+      c.state = state;
+      subs.forEach((f) => f());
+    },
+    get lost() {
+      return c.state === 'lost';
+    },
+    /** `model.send(msg)`; false, and the connection lost, when the host throws. */
+    send(msg) {
+      try {
+        model.send(msg);
+        return true;
+      } catch {
+        c.set('lost');
+        return false;
+      }
+    },
+    /** Ask the kernel to answer with a `welcome` (an answer proves it is live). */
+    hello() {
+      return c.send({ type: 'hello' });
+    },
+    /**
+     * Follow the host's disconnected mark on a view's element; returns the unwatch
+     * function. A mark present now or added later is "lost"; a mark removed is "live".
+     */
+    watch(el) {
+      const marked = () => !!(el.closest && el.closest('.' + HOST_OFFLINE_CLASS));
+      let was = marked();
+      if (was) c.set('lost');
+      if (typeof MutationObserver !== 'function') return () => {};
+      const mo = new MutationObserver(() => {
+        const now = marked();
+        if (now !== was) c.set((was = now) ? 'lost' : 'live');
+      });
+      // The mark sits on the view's own element (ipywidgets' DOMWidgetView) or, in
+      // some hosts, on a wrapper: watch both.
+      for (let n = el, i = 0; n && i < 3; n = n.parentElement, i++) {
+        mo.observe(n, { attributes: true, attributeFilter: ['class'] });
+      }
+      return () => mo.disconnect();
+    },
+    dispose() {
+      model.off('msg:custom', onMessage);
+      model.off('comm:close', onClose);
+      subs.clear();
+    },
+  };
+  const onMessage = (msg) => {
+    if (msg && typeof msg === 'object' && msg.type === 'welcome') c.set('live');
+  };
+  const onClose = () => c.set('lost');
+  model.on('msg:custom', onMessage);
+  model.on('comm:close', onClose);
+  return c;
+}
