@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -133,3 +134,35 @@ def chromium() -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+def wait_for_kernel(page, server: JupyterServer) -> None:
+    """Wait until the opened notebook's kernel is idle (Notebook 7 may still ask which kernel)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    if server.app == "lab":
+        page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for()
+        return
+    page.locator(".jp-NotebookPanel").first.wait_for()
+    picker = page.locator(".jp-Dialog").get_by_role("button", name="Select")
+    try:
+        picker.wait_for(timeout=5000)
+        picker.click()
+    except PlaywrightTimeout:
+        pass
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for()
+
+
+def menu(page, top: str, item: str) -> None:
+    """Click a JupyterLab menu item, e.g. menu(page, "Run", "Run All Cells")."""
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{top}$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{item}$")).click()
+
+
+def shot(target, name: str) -> Path:
+    """A screenshot of a page or locator into test-artifacts/, with no hover state in it."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    getattr(target, "page", target).mouse.move(0, 0)
+    target.screenshot(path=str(path))
+    return path

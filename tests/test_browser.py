@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
-from browser_harness import ARTIFACTS, JupyterServer, chromium, write_notebook
+from browser_harness import ARTIFACTS, JupyterServer, chromium, menu, shot, wait_for_kernel, write_notebook
 from conftest import SECRETS
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
 TIMEOUT = 60_000  # ms; a cold kernel start to a streamed reply took about 10 s here
@@ -52,19 +50,8 @@ def open_and_run(page, server: JupyterServer, name: str, cells: list[str]) -> No
     """Write the notebook, open it, wait for the kernel, then Run -> Run All Cells."""
     write_notebook(server.root / "work" / name, cells)
     page.goto(server.notebook_url(name))
-    if server.app == "lab":
-        page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for()
-    else:  # Notebook 7 may still ask which kernel to start, even with kernelspec metadata
-        page.locator(".jp-NotebookPanel").first.wait_for()
-        picker = page.locator(".jp-Dialog").get_by_role("button", name="Select")
-        try:
-            picker.wait_for(timeout=5000)
-            picker.click()
-        except PlaywrightTimeout:
-            pass
-        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for()
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+    wait_for_kernel(page, server)
+    menu(page, "Run", "Run All Cells")
     page.get_by_role("log").first.wait_for()
 
 
@@ -86,13 +73,6 @@ def run_cell(page, index: int) -> str:
     output = cell.locator(".jp-OutputArea-output").first
     output.wait_for()
     return output.inner_text()
-
-
-def shot(locator, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / name
-    locator.screenshot(path=str(path))
-    return path
 
 
 SETUP_DEMO = "from convowidget import ChatWidget\nchat = ChatWidget()\nchat"

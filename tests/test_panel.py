@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser_harness import ARTIFACTS, JupyterServer, chromium, write_notebook
+from browser_harness import ARTIFACTS, JupyterServer, chromium, menu, shot, wait_for_kernel, write_notebook
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
@@ -71,25 +71,6 @@ def page(browser, request):
     ARTIFACTS.mkdir(exist_ok=True)  # the whole page as the test left it, to look at after a failure
     page.screenshot(path=str(ARTIFACTS / f"page-{request.node.name}.png"))
     context.close()
-
-
-def wait_for_kernel(page, server: JupyterServer) -> None:
-    if server.app == "lab":
-        page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for()
-        return
-    page.locator(".jp-NotebookPanel").first.wait_for()
-    picker = page.locator(".jp-Dialog").get_by_role("button", name="Select")
-    try:
-        picker.wait_for(timeout=5000)
-        picker.click()
-    except PlaywrightTimeout:
-        pass
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for()
-
-
-def menu(page, top: str, item: str) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{top}$")).click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{item}$")).click()
 
 
 def open_and_run(page, server: JupyterServer, name: str, cells: list[str]) -> None:
@@ -147,14 +128,6 @@ def focused(page) -> str:
         "() => { const a = document.activeElement;"
         " return a.getAttribute('aria-label') || a.getAttribute('role') || a.textContent.trim(); }"
     )
-
-
-def shot(locator, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / name
-    locator.page.mouse.move(0, 0)  # no hover state in the picture
-    locator.screenshot(path=str(path))
-    return path
 
 
 def shut_down_kernels(server: JupyterServer) -> None:

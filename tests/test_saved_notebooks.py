@@ -19,10 +19,9 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
-from browser_harness import ARTIFACTS, JupyterServer, chromium, write_notebook
+from browser_harness import JupyterServer, chromium, shot, wait_for_kernel, write_notebook
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
@@ -65,27 +64,6 @@ def new_page(browser, errors: list[str]):
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc} {exc.stack}"))
     page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
     return context, page
-
-
-def shot(target, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / name
-    target.screenshot(path=str(path))
-    return path
-
-
-def wait_for_kernel(page, server: JupyterServer) -> None:
-    if server.app == "lab":
-        page.locator(".jp-StatusBar-TextItem", has_text="Idle").first.wait_for()
-        return
-    page.locator(".jp-NotebookPanel").first.wait_for()
-    picker = page.locator(".jp-Dialog").get_by_role("button", name="Select")
-    try:
-        picker.wait_for(timeout=5000)
-        picker.click()
-    except PlaywrightTimeout:
-        pass
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for()
 
 
 def shut_down_kernels(server: JupyterServer) -> None:
