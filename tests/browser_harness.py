@@ -166,3 +166,23 @@ def shot(target, name: str) -> Path:
     getattr(target, "page", target).mouse.move(0, 0)
     target.screenshot(path=str(path))
     return path
+
+
+def open_and_run(page, server: JupyterServer, name: str, cells: list[str]) -> None:
+    """Write the notebook, open it, wait for the kernel, then Run -> Run All Cells."""
+    write_notebook(server.root / "work" / name, cells)
+    page.goto(server.notebook_url(name))
+    wait_for_kernel(page, server)
+    menu(page, "Run", "Run All Cells")
+    page.get_by_role("log").first.wait_for()
+
+
+def shut_down_kernels(server: JupyterServer) -> None:
+    """What the Kernel menu's "Shut Down All Kernels" does, through the REST API."""
+    headers = {"Authorization": f"token {server.token}"}
+    base = f"http://127.0.0.1:{server.port}/api/kernels"
+    with urllib.request.urlopen(urllib.request.Request(base, headers=headers)) as response:
+        kernels = json.load(response)
+    for kernel in kernels:
+        request = urllib.request.Request(f"{base}/{kernel['id']}", headers=headers, method="DELETE")
+        urllib.request.urlopen(request).close()

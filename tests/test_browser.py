@@ -11,7 +11,13 @@ import json
 import re
 
 import pytest
-from browser_harness import ARTIFACTS, JupyterServer, chromium, menu, shot, wait_for_kernel, write_notebook
+from browser_harness import (
+    ARTIFACTS,
+    JupyterServer,
+    chromium,
+    open_and_run,
+    shot,
+)
 from conftest import SECRETS
 
 pytestmark = pytest.mark.browser
@@ -44,15 +50,6 @@ def page(browser, request):
     ARTIFACTS.mkdir(exist_ok=True)  # the whole page as the test left it, to look at after a failure
     page.screenshot(path=str(ARTIFACTS / f"page-{request.node.name}.png"))
     context.close()
-
-
-def open_and_run(page, server: JupyterServer, name: str, cells: list[str]) -> None:
-    """Write the notebook, open it, wait for the kernel, then Run -> Run All Cells."""
-    write_notebook(server.root / "work" / name, cells)
-    page.goto(server.notebook_url(name))
-    wait_for_kernel(page, server)
-    menu(page, "Run", "Run All Cells")
-    page.get_by_role("log").first.wait_for()
 
 
 def send(page, text: str, view: int = 0) -> None:

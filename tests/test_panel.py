@@ -12,11 +12,19 @@ from __future__ import annotations
 import json
 import re
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from browser_harness import ARTIFACTS, JupyterServer, chromium, menu, shot, wait_for_kernel, write_notebook
+from browser_harness import (
+    ARTIFACTS,
+    JupyterServer,
+    chromium,
+    menu,
+    open_and_run,
+    shot,
+    shut_down_kernels,
+    wait_for_kernel,
+)
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
@@ -73,15 +81,6 @@ def page(browser, request):
     context.close()
 
 
-def open_and_run(page, server: JupyterServer, name: str, cells: list[str]) -> None:
-    """Write the notebook, open it, wait for the kernel, then Run -> Run All Cells."""
-    write_notebook(server.root / "work" / name, cells)
-    page.goto(server.notebook_url(name))
-    wait_for_kernel(page, server)
-    menu(page, "Run", "Run All Cells")
-    page.get_by_role("log").first.wait_for()
-
-
 def box(page):
     return page.get_by_role("textbox", name="Message").first
 
@@ -128,17 +127,6 @@ def focused(page) -> str:
         "() => { const a = document.activeElement;"
         " return a.getAttribute('aria-label') || a.getAttribute('role') || a.textContent.trim(); }"
     )
-
-
-def shut_down_kernels(server: JupyterServer) -> None:
-    """What the Kernel menu's "Shut Down All Kernels" does, through the REST API."""
-    headers = {"Authorization": f"token {server.token}"}
-    base = f"http://127.0.0.1:{server.port}/api/kernels"
-    with urllib.request.urlopen(urllib.request.Request(base, headers=headers)) as response:
-        kernels = json.load(response)
-    for kernel in kernels:
-        request = urllib.request.Request(f"{base}/{kernel['id']}", headers=headers, method="DELETE")
-        urllib.request.urlopen(request).close()
 
 
 # Every text node of the panel: its colour over the first opaque background behind it

@@ -18,10 +18,9 @@ import re
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
-from browser_harness import JupyterServer, chromium, shot, wait_for_kernel, write_notebook
+from browser_harness import JupyterServer, chromium, shot, shut_down_kernels, wait_for_kernel, write_notebook
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = pytest.mark.browser
@@ -64,17 +63,6 @@ def new_page(browser, errors: list[str]):
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc} {exc.stack}"))
     page.on("dialog", lambda dialog: (errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
     return context, page
-
-
-def shut_down_kernels(server: JupyterServer) -> None:
-    """What the Kernel menu's "Shut Down All Kernels" does, through the REST API."""
-    headers = {"Authorization": f"token {server.token}"}
-    base = f"http://127.0.0.1:{server.port}/api/kernels"
-    with urllib.request.urlopen(urllib.request.Request(base, headers=headers)) as response:
-        kernels = json.load(response)
-    for kernel in kernels:
-        request = urllib.request.Request(f"{base}/{kernel['id']}", headers=headers, method="DELETE")
-        urllib.request.urlopen(request).close()
 
 
 def read_expanded_copy(page, where: str) -> str:
