@@ -132,6 +132,14 @@ export function mountView(model, el) {
   });
   log.addEventListener('load', scrollDown, true); // images changing the height
   log.addEventListener('keydown', (e) => {
+    // Tab from anywhere inside the transcript goes to the message box, as promised,
+    // whatever the browser's idea of the next stop is after a re-render.
+    if (e.key === 'Tab' && !e.shiftKey && !e.ctrlKey && !e.metaKey && !e.altKey && !input.disabled) {
+      e.preventDefault();
+      e.stopPropagation();
+      input.focus();
+      return;
+    }
     if (navigate(log, e)) {
       e.preventDefault();
       e.stopPropagation(); // not the notebook's own arrow keys

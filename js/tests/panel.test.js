@@ -265,6 +265,19 @@ describe('keyboard', () => {
     expect(log.querySelectorAll('a[href], button').length).toBeGreaterThan(8); // all reachable by arrows instead
   });
 
+  it('Tab from a control inside the transcript goes to the message box', async () => {
+    const { el } = mount({ transcript: rich() });
+    const log = q(el, '[role="log"]');
+    await vi.waitFor(() => expect(log.children.length).toBe(6));
+    const control = log.querySelector('button');
+    control.focus();
+    const e = key(control, 'Tab');
+    expect(e.defaultPrevented).toBe(true);
+    expect(document.activeElement).toBe(byLabel(el, 'Message'));
+    byLabel(el, 'Message').focus();
+    expect(key(byLabel(el, 'Message'), 'Tab').defaultPrevented).toBe(false); // only the transcript's own Tab
+  });
+
   it('Escape leaves the message box for the transcript', () => {
     const { el } = mount({ transcript: rich() });
     const input = byLabel(el, 'Message');
