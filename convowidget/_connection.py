@@ -25,8 +25,7 @@ from websockets.uri import parse_uri
 
 from ._failures import KEPT, amount, callback_failure, close_failure, open_failure, unexpected_failure
 from ._urls import is_loopback
-from .cassette import Close
-from .protocol import Event, parse_frame
+from .protocol import Close, CloseCode, Event, parse_frame
 from .reply import ReplyBuilder, Status
 
 __all__ = ["Attempt", "EventCallback", "Outcome", "Transport"]
@@ -53,7 +52,7 @@ class Attempt:
     last_activity: float  # loop time of the last sign of life, for idle_timeout
     delivered: bool = False  # the request may have reached the server: never send it again
     received: int = 0  # frame bytes after decompression, for max_reply_size
-    close_code: int = 1000
+    close_code: int = CloseCode.NORMAL_CLOSURE
     close_reason: str = ""
     retryable: bool = False  # it failed in a way that trying again later may mend
     retry_after: str | None = None  # the server's Retry-After header, when it sent one
@@ -138,7 +137,7 @@ class Transport:
                     frames.append((attempt.last_activity - sent_at, frame))
                 attempt.received += len(frame)
                 if attempt.received > self.max_reply_size:
-                    attempt.close_code, attempt.close_reason = 1009, "reply passed max_reply_size"
+                    attempt.close_code, attempt.close_reason = CloseCode.MESSAGE_TOO_BIG, "reply passed max_reply_size"
                     return "failed", (
                         f"the reply passed max_reply_size={amount(self.max_reply_size)}; "
                         "raise ConvoClient(max_reply_size=...) if you expect replies this large"
@@ -152,13 +151,13 @@ class Transport:
         except ConnectionClosed as exc:
             if attempt.frames is not None:
                 attempt.server_close = _server_close(exc)
-            if exc.rcvd is not None and exc.rcvd.code == 1000:
+            if exc.rcvd is not None and exc.rcvd.code == CloseCode.NORMAL_CLOSURE:
                 return "complete", None
             return "failed", close_failure(exc, max_size=self.max_size)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
-            attempt.close_code, attempt.close_reason = 1011, "client error"
+            attempt.close_code, attempt.close_reason = CloseCode.INTERNAL_ERROR, "client error"
             return "failed", unexpected_failure(exc, receiving=True)
         finally:
             await _close(ws, attempt)
@@ -181,7 +180,7 @@ class Transport:
                 wake = min(idle_at - now, deadline - now, self.idle_timeout)
                 await asyncio.wait({receiver, stopper}, timeout=wake, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:  # the caller gave up: tell the server we are going away
-            attempt.close_code, attempt.close_reason = 1001, "client going away"
+            attempt.close_code, attempt.close_reason = CloseCode.GOING_AWAY, "client going away"
             receiver.cancel()
             await asyncio.wait({receiver})
             raise
@@ -209,7 +208,7 @@ def _server_close(exc: ConnectionClosed) -> Close | None:
     if exc.rcvd is not None and (exc.sent is None or exc.rcvd_then_sent):
         return Close(exc.rcvd.code, exc.rcvd.reason)
     if exc.rcvd is None and exc.sent is None:
-        return Close(1006)
+        return Close(CloseCode.ABNORMAL_CLOSURE)
     return None
 
 

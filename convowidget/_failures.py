@@ -29,6 +29,7 @@ from websockets.exceptions import (
 
 from ._retry import RETRY_STATUSES, retry_after_seconds
 from ._urls import is_loopback, safe_url
+from .protocol import NO_RECORDING, CloseCode
 
 __all__ = [
     "KEPT",
@@ -56,18 +57,33 @@ _CERTIFICATE_PROBLEMS = {  # OpenSSL's verify codes
 }
 # What a close code means, and what to do about it (RFC 6455 section 7.4.1, IANA registry).
 _CLOSE_MEANINGS = {
-    1001: ("the server went away before the reply finished (it is shutting down or restarting)", "Try again"),
-    1002: ("the server ended the reply over a WebSocket protocol error", "Report this to the server's owner"),
-    1003: ("the server could not accept the kind of data it was sent", "Check the request's fields"),
-    1007: ("the server could not read the request", "Check the prompt and the extra fields"),
-    1008: ("the server rejected the request", "Check the agent id, the token and the request's fields"),
-    1009: ("the server rejected the request as too big", "Send a shorter prompt or fewer extra fields"),
-    1011: ("the server had an internal error and ended the reply", "Try again later"),
-    1012: ("the server is restarting", "Try again in a moment"),
-    1013: ("the server is overloaded", "Try again later"),
-    1014: ("a gateway in front of the server got a bad answer from it", "Try again later"),
-    # Private-use code; convowidget's replay server sends it for a prompt its cassette lacks.
-    4404: (
+    CloseCode.GOING_AWAY: (
+        "the server went away before the reply finished (it is shutting down or restarting)",
+        "Try again",
+    ),
+    CloseCode.PROTOCOL_ERROR: (
+        "the server ended the reply over a WebSocket protocol error",
+        "Report this to the server's owner",
+    ),
+    CloseCode.UNSUPPORTED_DATA: (
+        "the server could not accept the kind of data it was sent",
+        "Check the request's fields",
+    ),
+    CloseCode.INVALID_DATA: ("the server could not read the request", "Check the prompt and the extra fields"),
+    CloseCode.POLICY_VIOLATION: (
+        "the server rejected the request",
+        "Check the agent id, the token and the request's fields",
+    ),
+    CloseCode.MESSAGE_TOO_BIG: (
+        "the server rejected the request as too big",
+        "Send a shorter prompt or fewer extra fields",
+    ),
+    CloseCode.INTERNAL_ERROR: ("the server had an internal error and ended the reply", "Try again later"),
+    CloseCode.SERVICE_RESTART: ("the server is restarting", "Try again in a moment"),
+    CloseCode.TRY_AGAIN_LATER: ("the server is overloaded", "Try again later"),
+    CloseCode.BAD_GATEWAY: ("a gateway in front of the server got a bad answer from it", "Try again later"),
+    # convowidget's replay server sends it for a prompt its cassette lacks.
+    NO_RECORDING: (
         "the server has no reply to this prompt",
         "A replay knows only what its cassette recorded: record this conversation first",
     ),
@@ -301,7 +317,7 @@ def close_failure(exc: ConnectionClosed, *, max_size: int) -> str:
     """Why a reply's connection closed before the server closed it with 1000, in words."""
     ours = exc.sent is not None and (exc.rcvd is None or exc.rcvd_then_sent is False)
     if ours and exc.sent is not None:
-        if exc.sent.code == 1009:
+        if exc.sent.code == CloseCode.MESSAGE_TOO_BIG:
             return (
                 f"a message from the server was bigger than max_size={amount(max_size)}: "
                 "raise ConvoClient(max_size=...) to accept it. (close code 1009)"

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError, ConvoError
+from .protocol import Close, CloseCode
 
 __all__ = ["Cassette", "CassetteError", "CassetteMiss", "Close", "Exchange", "Playback", "Recorder", "Replay"]
 
@@ -56,21 +57,6 @@ class CassetteMiss(ConvoError, LookupError):
         super().__init__(message)
         self.prompt = prompt
         self.reason = reason or f"no recorded reply to {_clip(prompt, 40)!r}"
-
-
-@dataclass(frozen=True)
-class Close:
-    """How the server ended an exchange."""
-
-    code: int
-    reason: str = ""
-
-    @property
-    def sendable(self) -> bool:
-        """False for codes a close frame cannot carry (1005, 1006, 1015...): replay drops the connection."""
-        return self.code in (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014) or (
-            3000 <= self.code <= 4999
-        )
 
 
 @dataclass(frozen=True)
@@ -169,7 +155,7 @@ class Recorder:
         """
         secrets = _secrets(request, secrets)
         if isinstance(close, Mapping):
-            close = Close(int(close.get("code", 1006)), str(close.get("reason") or ""))
+            close = Close(int(close.get("code", CloseCode.ABNORMAL_CLOSURE)), str(close.get("reason") or ""))
         line = {
             "convo_id": request.get("convoId"),
             "prompt": request.get("prompt"),

@@ -4,7 +4,9 @@
 turns each frame the server sends into a typed event. Both are shared by the client and
 the embedded server, so the two cannot drift apart. ``loads`` is the one JSON reader for
 anything that came off the wire: it bounds nesting and refuses NaN, so hostile input is
-a readable ``ValueError``, never a ``RecursionError``.
+a readable ``ValueError``, never a ``RecursionError``; ``dumps`` is the one writer of
+frames. ``Close`` and the close codes by name (``CloseCode``, ``NO_RECORDING``) say how
+a connection ended, for the transport, the server and cassettes alike.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
+
+from websockets.frames import CloseCode as CloseCode  # the close codes by name, for every module
 
 from .errors import ConfigurationError
 
@@ -135,6 +139,16 @@ def loads(frame: str | bytes) -> Any:
     if many_brackets and _nested_deeper_than(value, MAX_DEPTH):
         raise ValueError(too_deep)
     return value
+
+
+def dumps(data: Any) -> str:
+    """The JSON frame for ``data``: text unescaped unless it holds a lone surrogate.
+
+    Then the frame escapes it (``\\ud83d``), as a JavaScript server would, so the frame is
+    still valid UTF-8.
+    """
+    frame = json.dumps(data, ensure_ascii=False)
+    return json.dumps(data) if has_lone_surrogate(frame) else frame
 
 
 def has_lone_surrogate(text: str) -> bool:
@@ -514,11 +528,7 @@ def _other_event(data: Any, text: str, frame: str | bytes) -> Event:
 
 
 def encode_event(event: Event) -> str:
-    """The JSON frame for an event; the embedded server's side of ``parse_frame``.
-
-    Text stays unescaped unless it holds a lone surrogate: then the frame escapes it
-    (``\\ud83d``), as a JavaScript server would, so the frame is still valid UTF-8.
-    """
+    """The JSON frame for an event (see ``dumps``); the embedded server's side of ``parse_frame``."""
     if isinstance(event, ChunkEvent):
         data: dict[str, Any] = {"type": "chunk", "chunk": event.text}
         if event.index is not None:
@@ -537,5 +547,31 @@ def encode_event(event: Event) -> str:
         data = event.raw
     else:
         return event.raw
-    frame = json.dumps(data, ensure_ascii=False)
-    return json.dumps(data) if has_lone_surrogate(frame) else frame
+    return dumps(data)
+
+
+# ---------------------------------------------------------------------------- closing
+
+NO_RECORDING = 4404
+"""Private-use close code: a replaying server has no recorded reply to the prompt."""
+
+# What a close frame may carry (RFC 6455, 7.4): every registered code but the three that
+# only say no frame came (1005, 1006, 1015), and the codes 3000-4999.
+_SENDABLE = frozenset(CloseCode) - {CloseCode.NO_STATUS_RCVD, CloseCode.ABNORMAL_CLOSURE, CloseCode.TLS_HANDSHAKE}
+
+
+@dataclass(frozen=True)
+class Close:
+    """How the server ended an exchange: its close code and reason.
+
+    The codes have names in ``CloseCode`` (websockets' ``NORMAL_CLOSURE`` = 1000,
+    ``ABNORMAL_CLOSURE`` = 1006 for a dropped connection...) and ``NO_RECORDING``.
+    """
+
+    code: int
+    reason: str = ""
+
+    @property
+    def sendable(self) -> bool:
+        """False for codes a close frame cannot carry (1005, 1006, 1015...): replay drops the connection."""
+        return self.code in _SENDABLE or 3000 <= self.code <= 4999

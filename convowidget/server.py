@@ -35,7 +35,17 @@ from .cassette import Cassette, CassetteMiss, Replay
 from .demo import LABEL as DEMO_LABEL
 from .demo import demo_agent
 from .errors import ConfigurationError
-from .protocol import ChunkEvent, Event, MetadataEvent, encode_event, has_lone_surrogate, loads, validate_request
+from .protocol import (
+    NO_RECORDING,
+    ChunkEvent,
+    CloseCode,
+    Event,
+    MetadataEvent,
+    dumps,
+    encode_event,
+    loads,
+    validate_request,
+)
 from .turns import parse_snapshot, turn_text
 
 __all__ = ["AgentRequest", "EmbeddedServer", "Faults", "serve"]
@@ -69,7 +79,7 @@ class Faults:
 
     drop_after: int | None = None
     close_after: int | None = None
-    close_code: int = 1011
+    close_code: int = CloseCode.INTERNAL_ERROR.value
     close_reason: str = "injected fault"
     malformed_after: int | None = None
     stall_after: int | None = None
@@ -147,12 +157,6 @@ def _trim_reason(reason: str) -> str:
     """A close reason fits in 123 bytes of UTF-8: cut to 120, whatever the text holds."""
     data = reason.encode("utf-8", "replace")[:120]
     return data.decode("utf-8", "ignore")
-
-
-def _dumps(data: Any) -> str:
-    """JSON for a frame: text unescaped, unless it holds a lone surrogate (then escaped, still valid UTF-8)."""
-    frame = json.dumps(data, ensure_ascii=False)
-    return json.dumps(data) if has_lone_surrogate(frame) else frame
 
 
 class _History:
@@ -405,21 +409,21 @@ class EmbeddedServer:
         try:
             frame = await asyncio.wait_for(ws.recv(), self.request_timeout)
         except asyncio.TimeoutError:
-            await ws.close(1008, f"no interact object within {self.request_timeout:g} s")
+            await ws.close(CloseCode.POLICY_VIOLATION, f"no interact object within {self.request_timeout:g} s")
             return None
         try:
             data = loads(frame)
         except ValueError as exc:  # not JSON or not UTF-8 (1007); too deep, NaN, huge numbers (1008)
             reason = str(exc)
             if reason.startswith("not JSON"):
-                await ws.close(1007, _trim_reason(f"the interact object is {reason}"))
+                await ws.close(CloseCode.INVALID_DATA, _trim_reason(f"the interact object is {reason}"))
             else:
-                await ws.close(1008, _trim_reason(f"invalid interact object: {reason}"))
+                await ws.close(CloseCode.POLICY_VIOLATION, _trim_reason(f"invalid interact object: {reason}"))
             return None
         try:
             return validate_request(data)
         except ConfigurationError as exc:
-            await ws.close(1008, _trim_reason(f"invalid interact object: {exc}"))
+            await ws.close(CloseCode.POLICY_VIOLATION, _trim_reason(f"invalid interact object: {exc}"))
             return None
 
     async def _handle(self, ws: ServerConnection) -> None:
@@ -476,28 +480,28 @@ class EmbeddedServer:
             raise
         except (Exception, SystemExit) as exc:  # an agent calling sys.exit() ends its reply, not the server
             log.exception("the agent failed on a prompt in conversation %s", convo_id)
-            await ws.close(1011, _trim_reason(f"agent error: {type(exc).__name__}: {exc}"))
+            await ws.close(CloseCode.INTERNAL_ERROR, _trim_reason(f"agent error: {type(exc).__name__}: {exc}"))
             return
         if faults is not None and await self._strike(ws, faults, reply.chunks):
             return
         text = reply.text()
         history.append(_text_turn("bot", text), self.max_history_turns, self.max_history_bytes)
         usage = {"inputTokens": _words(prompt), "outputTokens": _words(text), "llmUsed": self._model_name}
-        await ws.send(_dumps({"type": "metadata", "metadata": {**usage, **reply.metadata}}))
+        await ws.send(dumps({"type": "metadata", "metadata": {**usage, **reply.metadata}}))
         await ws.send(json.dumps({"type": "sync_chat_history", "turns": list(history.turns)}))
-        await ws.close(1000)
+        await ws.close(CloseCode.NORMAL_CLOSURE)
 
     @staticmethod
     async def _play(ws: ServerConnection, request: dict[str, Any], replay: Replay) -> None:
         """Answer from the cassette: the recorded frames at their pace, then the recorded close.
 
-        A prompt the cassette never recorded gets close code 4404 naming it.
+        A prompt the cassette never recorded gets close code ``NO_RECORDING`` (4404) naming it.
         """
         try:
             playback = replay.answer(request)
         except CassetteMiss as exc:
             log.info("%s", exc)
-            await ws.close(4404, _trim_reason(exc.reason))
+            await ws.close(NO_RECORDING, _trim_reason(exc.reason))
             return
         await playback.play(ws.send)
         if playback.close is None:  # the recording's client stopped first: wait for this one to leave
@@ -545,8 +549,8 @@ class EmbeddedServer:
             if item.get("type") == "chunk" and isinstance(item.get("chunk"), str):
                 # The agent's own fields pass through (a string chunkIndex, a truthy ui_engine).
                 data = item if "chunkIndex" in item else {**item, "chunkIndex": index}
-                return _dumps(data), (item["chunk"], bool(item.get("ui_engine")))
-            return _dumps(item), None
+                return dumps(data), (item["chunk"], bool(item.get("ui_engine")))
+            return dumps(item), None
         if isinstance(item, ChunkEvent):
             return encode_event(ChunkEvent(item.text, index, item.ui_engine)), (item.text, item.ui_engine)
         event: Event = item
