@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._options import finite_number
 from .errors import ConfigurationError, ConvoError
 from .protocol import Close, CloseCode
 
@@ -297,10 +298,8 @@ class Replay:
     """
 
     def __init__(self, cassette: Cassette | str | os.PathLike[str], *, pace: float = 1.0) -> None:
-        if isinstance(pace, bool) or not isinstance(pace, (int, float)) or not 0 <= pace < float("inf"):
-            raise ConfigurationError(f"pace: expected a number of at least 0 (1.0 = as recorded), got {pace!r}")
+        self.pace = finite_number("pace", pace, least=0, wanted="a number of at least 0 (1.0 = as recorded)")
         self.cassette = cassette if isinstance(cassette, Cassette) else Cassette.load(cassette)
-        self.pace = float(pace)
         self._lock = threading.Lock()
         self._conversations: OrderedDict[str, _Following] = OrderedDict()
         self._used: Counter[tuple[tuple[str, ...], str]] = Counter()

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from . import _io
 from ._connection import Attempt, EventCallback, Outcome, Transport
 from ._failures import KEPT, callback_failure, unexpected_failure
+from ._options import optional_seconds, seconds, whole
 from ._retry import retry_delay, retry_note
 from ._urls import check_url, is_loopback, redact, safe_url
 from .cassette import Close, Recorder
@@ -55,28 +56,12 @@ def _env(value: Any, name: str) -> Any:
 # ---------------------------------------------------------------------------- option checks
 
 
-def _seconds(name: str, value: object, *, wanted: str = "a positive, finite number of seconds") -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ConfigurationError(f"{name}: expected {wanted}, got {value!r}")
-    return float(value)
-
-
-def _optional_seconds(name: str, value: object) -> float | None:
-    return None if value is None else _seconds(name, value, wanted="a positive, finite number of seconds or None")
-
-
 def _recorder(record: object) -> Recorder | None:
     if record is None or isinstance(record, Recorder):
         return record
     if isinstance(record, (str, os.PathLike)):
         return Recorder(record)  # creates the file now: an unwritable path fails here, not mid-run
     raise ConfigurationError(f"record: expected the path of a cassette file, got {type(record).__name__}")
-
-
-def _whole(name: str, value: object, *, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < least:
-        raise ConfigurationError(f"{name}: expected a whole number of at least {least}, got {value!r}")
-    return value
 
 
 # ---------------------------------------------------------------------------- the client
@@ -153,12 +138,12 @@ class ConvoClient:
             self.region: str = _env(region, "CONVOCORE_REGION") or "eu"
             endpoint = region_info(self.region)
             self.url: str = check_url(raw_url or endpoint.url, allow_insecure=allow_insecure)
-            self.open_timeout = _seconds("open_timeout", open_timeout)
-            self.idle_timeout = _seconds("idle_timeout", idle_timeout)
-            self.timeout = _optional_seconds("timeout", timeout)
-            self.max_size = _whole("max_size", max_size, least=1)
-            self.max_reply_size = _whole("max_reply_size", max_reply_size, least=1)
-            self.retries = _whole("retries", retries, least=0)
+            self.open_timeout = seconds("open_timeout", open_timeout)
+            self.idle_timeout = seconds("idle_timeout", idle_timeout)
+            self.timeout = optional_seconds("timeout", timeout)
+            self.max_size = whole("max_size", max_size, least=1)
+            self.max_reply_size = whole("max_reply_size", max_reply_size, least=1)
+            self.retries = whole("retries", retries, least=0)
             if compression is not None and not (isinstance(compression, str) and compression == "deflate"):
                 raise ConfigurationError(f'compression: expected "deflate" or None, got {compression!r}')
             self.compression = compression
@@ -334,7 +319,7 @@ class ConvoClient:
         ``CancelledError`` when the caller is cancelled (closing with 1001).
         """
         validate_request(request)
-        retries = _whole("retries", retries, least=0)
+        retries = whole("retries", retries, least=0)
         convo_id = request["convoId"]
         builder = ReplyBuilder(request["prompt"], convo_id, previous_turns=self._previous_turns(convo_id))
         try:
@@ -370,7 +355,7 @@ class ConvoClient:
         prompt that never reached the server.
         """
         request = self.make_request(prompt, convo_id, **extra)
-        retries = _whole("retries", retries, least=0)
+        retries = whole("retries", retries, least=0)
         stop_event = asyncio.Event()  # binds to the IO loop on first wait there
         future = _io.submit(
             self.exchange(request, on_event=on_event, on_start=on_start, stop_event=stop_event, retries=retries)
@@ -421,8 +406,8 @@ class ConvoClient:
             raise ConfigurationError("prompts: a single string is not a list of prompts; pass [prompt]")
         if not isinstance(prompts, Iterable):
             raise ConfigurationError(f"prompts: expected a list of strings, got {type(prompts).__name__}")
-        concurrency = _whole("concurrency", concurrency, least=1)
-        retries = self.retries if retries is None else _whole("retries", retries, least=0)
+        concurrency = whole("concurrency", concurrency, least=1)
+        retries = self.retries if retries is None else whole("retries", retries, least=0)
         requests = [self.make_request(prompt) for prompt in prompts]
         stop_event = asyncio.Event()
         bar = None

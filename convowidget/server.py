@@ -31,6 +31,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from ._agents import Agent, agent_items
+from ._options import finite_number, whole
 from .cassette import Cassette, CassetteMiss, Replay
 from .demo import LABEL as DEMO_LABEL
 from .demo import demo_agent
@@ -89,13 +90,12 @@ class Faults:
     retry_after: float | None = None
 
     def __post_init__(self) -> None:
-        if self.times is not None and (not _is_int(self.times) or self.times < 0):
-            raise ConfigurationError(f"Faults(times=): expected a whole number >= 0, got {self.times!r}")
+        if self.times is not None:
+            whole("Faults(times=)", self.times, least=0, wanted="a whole number >= 0")
         if self.refuse_status is not None:
-            if not _is_int(self.refuse_status) or not 400 <= self.refuse_status <= 599:
-                raise ConfigurationError(
-                    f"Faults(refuse_status=): expected an HTTP error status 400-599, got {self.refuse_status!r}"
-                )
+            whole(
+                "Faults(refuse_status=)", self.refuse_status, least=400, most=599, wanted="an HTTP error status 400-599"
+            )
             try:
                 http.HTTPStatus(self.refuse_status)
             except ValueError:
@@ -105,24 +105,7 @@ class Faults:
         if self.retry_after is not None:
             if self.refuse_status is None:
                 raise ConfigurationError("Faults(retry_after=): only means something with refuse_status=")
-            if not _is_number(self.retry_after) or not math.isfinite(self.retry_after) or self.retry_after < 0:
-                raise ConfigurationError(
-                    f"Faults(retry_after=): expected a number of seconds >= 0, got {self.retry_after!r}"
-                )
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    raise ConfigurationError(f"{name}: expected a whole number > 0, got {value!r}")
+            finite_number("Faults(retry_after=)", self.retry_after, least=0, wanted="a number of seconds >= 0")
 
 
 def _origins(value: object) -> frozenset[str]:
@@ -245,9 +228,9 @@ class EmbeddedServer:
         self.max_size = max_size
         self.request_timeout = request_timeout
         self.allowed_origins = _origins(allowed_origins)
-        self.backlog = _positive_int("backlog", backlog)
-        self.max_history_turns = _positive_int("max_history_turns", max_history_turns)
-        self.max_history_bytes = _positive_int("max_history_bytes", max_history_bytes)
+        self.backlog = whole("backlog", backlog, least=1, wanted="a whole number > 0")
+        self.max_history_turns = whole("max_history_turns", max_history_turns, least=1, wanted="a whole number > 0")
+        self.max_history_bytes = whole("max_history_bytes", max_history_bytes, least=1, wanted="a whole number > 0")
         self._model_name = "convowidget-demo" if agent is None else "custom"
         self.max_conversations = 1000
         self.conversations: OrderedDict[str, _History] = OrderedDict()

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import _io
+from ._options import is_positive_seconds
 from .errors import ConfigurationError, ConvoError
 from .reply import Reply
 from .results import ScenarioResult, SuiteResult, TurnResult
@@ -130,7 +131,7 @@ def _texts(key: str, value: object) -> tuple[str, ...]:
 def _seconds(key: str, value: object) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or value == float("inf"):
+    if not is_positive_seconds(value):
         raise SuiteError(f"{key}: expected a positive number of seconds, got {_json_type(value)}", key=key)
     return float(value)
 

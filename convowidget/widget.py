@@ -14,7 +14,6 @@ import asyncio
 import copy
 import json
 import logging
-import math
 import os
 import pathlib
 import threading
@@ -28,6 +27,7 @@ import anywidget
 import traitlets
 
 from . import _io
+from ._options import seconds
 from ._streaming import TraitStreamer
 from .client import ConvoClient, safe_url
 from .errors import ConfigurationError, ConvoError
@@ -146,13 +146,7 @@ class ChatWidget(anywidget.AnyWidget):
             raise ConfigurationError(f"convo_id: expected a non-empty string, got {convo_id!r}")
         if agent_label is not None and not isinstance(agent_label, str):
             raise ConfigurationError(f"agent_label: expected a string, got {type(agent_label).__name__}")
-        if (
-            isinstance(flush_interval, bool)
-            or not isinstance(flush_interval, (int, float))
-            or not math.isfinite(flush_interval)
-            or not 0 < flush_interval <= 5
-        ):
-            raise ConfigurationError(f"flush_interval: expected seconds between 0 and 5, got {flush_interval!r}")
+        flush_seconds = seconds("flush_interval", flush_interval, most=5, wanted="seconds between 0 and 5")
         is_demo = False
         if client is None:
             if not _agent_configured(client_options):
@@ -165,7 +159,7 @@ class ChatWidget(anywidget.AnyWidget):
         super().__init__(agent_label=_valid(label), is_demo=is_demo, _panel_id=uuid.uuid4().hex)
         self.client = client
         self.convo_id = convo_id or client.new_convo_id()
-        self.flush_interval = float(flush_interval)
+        self.flush_interval = flush_seconds
         self._replies: list[Reply] = []
         self._callbacks: list[Callable[[Reply], Any]] = []
         self._ids = 0
