@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from websockets.proxy import get_proxy
 from websockets.uri import parse_uri
 
 from ._failures import KEPT, amount, callback_failure, close_failure, open_failure, unexpected_failure
+from ._logs import wire_logger
 from ._urls import is_loopback
 from .protocol import Close, CloseCode, Event, parse_frame
 from .reply import ReplyBuilder, Status
@@ -35,11 +35,7 @@ CLOSE_TIMEOUT = 2.0  # seconds to wait for the server to answer our close frame
 # stream hold 16 x max_size in memory before max_reply_size can see it.
 RECEIVE_QUEUE = 4
 
-# websockets logs handshake headers (the token) and frames (owner id, e-mail) at DEBUG.
-# Its connections get this logger, held at INFO whatever the root logger's level is.
-_wire_logger = logging.getLogger("convowidget.websockets")
-_wire_logger.setLevel(logging.INFO)
-_wire_logger.addFilter(lambda record: record.levelno > logging.DEBUG)
+_wire_logger = wire_logger("convowidget.websockets")  # never at DEBUG: see _logs
 
 EventCallback = Callable[[Event, ReplyBuilder], None]
 Outcome = tuple[Status, str | None]

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .errors import ConfigurationError, ConvoError
+from ._dataframe import to_dataframe
+from .errors import ConfigurationError
 from .reply import Reply
 
 __all__ = ["Comparison", "ScenarioResult", "ScenarioSummary", "SuiteResult", "TurnResult"]
@@ -337,10 +338,6 @@ class SuiteResult:
 
     def to_dataframe(self) -> Any:
         """One row per scenario turn (and run): prompt, passed, failures, reply text, timings; needs pandas."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ConvoError("to_dataframe() needs pandas: pip install 'convowidget[pandas]'") from None
         rows = [
             {
                 "scenario": turn.scenario,
@@ -359,7 +356,7 @@ class SuiteResult:
             }
             for turn in self.turns
         ]
-        return pd.DataFrame(rows)
+        return to_dataframe(rows)
 
     def to_junit(self, path: str | os.PathLike[str] | None = None) -> str:
         """JUnit XML: one testcase per scenario, its failures listed; also written to ``path``."""

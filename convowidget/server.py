@@ -31,6 +31,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from ._agents import Agent, agent_items
+from ._logs import wire_logger
 from ._options import finite_number, whole
 from .cassette import Cassette, CassetteMiss, Replay
 from .demo import LABEL as DEMO_LABEL
@@ -52,9 +53,7 @@ from .turns import parse_snapshot, turn_text
 __all__ = ["AgentRequest", "EmbeddedServer", "Faults", "serve"]
 
 log = logging.getLogger("convowidget.server")
-_wire_logger = logging.getLogger("convowidget.server.websockets")
-_wire_logger.setLevel(logging.INFO)  # frames carry owner ids and e-mails: never at DEBUG
-_wire_logger.addFilter(lambda record: record.levelno > logging.DEBUG)
+_wire_logger = wire_logger("convowidget.server.websockets")  # never at DEBUG: see _logs
 
 
 @dataclass(frozen=True)

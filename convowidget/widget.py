@@ -27,6 +27,7 @@ import anywidget
 import traitlets
 
 from . import _io
+from ._dataframe import to_dataframe
 from ._options import seconds
 from ._streaming import TraitStreamer
 from .client import ConvoClient, safe_url
@@ -251,10 +252,6 @@ class ChatWidget(anywidget.AnyWidget):
 
     def to_dataframe(self) -> Any:
         """One row per Reply (prompt, text, status, sources, timings, tokens); needs pandas."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ConvoError("to_dataframe() needs pandas: pip install 'convowidget[pandas]'") from None
         rows = [
             {
                 "prompt": r.prompt,
@@ -272,7 +269,7 @@ class ChatWidget(anywidget.AnyWidget):
             }
             for r in self._replies
         ]
-        return pd.DataFrame(rows, columns=list(rows[0]) if rows else ["prompt", "text", "status"])
+        return to_dataframe(rows, columns=list(rows[0]) if rows else ["prompt", "text", "status"])
 
     # ------------------------------------------------------------------ display
 
