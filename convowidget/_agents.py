@@ -1,10 +1,10 @@
 """Running an agent for the embedded server, whatever kind of function it is.
 
-An agent may be a plain function, a coroutine function, a generator or an async
-generator, returning text, events or an iterable of them. ``agent_items`` turns any of
-those into one async stream of items: sync code runs on worker threads (a slow agent
-never blocks other conversations), and however the stream ends, the agent's own
-iterator is closed.
+An agent receives an ``AgentRequest`` (exported as ``convowidget.AgentRequest``). It may
+be a plain function, a coroutine function, a generator or an async generator, returning
+text, events or an iterable of them. ``agent_items`` turns any of those into one async
+stream of items: sync code runs on worker threads (a slow agent never blocks other
+conversations), and however the stream ends, the agent's own iterator is closed.
 """
 
 from __future__ import annotations
@@ -15,19 +15,29 @@ import inspect
 import logging
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 from .demo import split_chunks
 from .protocol import ChunkEvent, MetadataEvent
 
-if TYPE_CHECKING:
-    from .server import AgentRequest
-
-__all__ = ["Agent", "ThreadedIterator", "agent_items"]
+__all__ = ["Agent", "AgentRequest", "ThreadedIterator", "agent_items"]
 
 log = logging.getLogger("convowidget.server")
 
-Agent = Callable[["AgentRequest"], Any]
+
+@dataclass(frozen=True)
+class AgentRequest:
+    """What an agent gets for one prompt. ``request`` is the whole interact object."""
+
+    prompt: str
+    convo_id: str
+    agent_id: str
+    history: list[dict[str, Any]]
+    request: dict[str, Any] = field(repr=False)
+
+
+Agent = Callable[[AgentRequest], Any]
 
 
 class _End:

@@ -21,7 +21,7 @@ import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +30,7 @@ from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from ._agents import Agent, agent_items
+from ._agents import Agent, AgentRequest, agent_items
 from ._logs import wire_logger
 from ._options import finite_number, whole
 from .cassette import Cassette, CassetteMiss, Replay
@@ -54,17 +54,6 @@ __all__ = ["AgentRequest", "EmbeddedServer", "Faults", "serve"]
 
 log = logging.getLogger("convowidget.server")
 _wire_logger = wire_logger("convowidget.server.websockets")  # never at DEBUG: see _logs
-
-
-@dataclass(frozen=True)
-class AgentRequest:
-    """What an agent gets for one prompt. ``request`` is the whole interact object."""
-
-    prompt: str
-    convo_id: str
-    agent_id: str
-    history: list[dict[str, Any]]
-    request: dict[str, Any] = field(repr=False)
 
 
 @dataclass(frozen=True)
