@@ -24,7 +24,8 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from convowidget import ConvoClient
-from convowidget.suite import Expect, Scenario, Suite, Turn, run_suite
+from convowidget.runner import run_suite
+from convowidget.suite import Expect, Scenario, Suite, Turn
 
 T = TypeVar("T")
 

@@ -13,7 +13,8 @@ from .server import AgentRequest, EmbeddedServer, Faults, serve
 
 if TYPE_CHECKING:
     from .results import Comparison, SuiteResult
-    from .suite import Expect, Scenario, Suite, SuiteError, Turn, load_suite, run_suite
+    from .runner import run_suite
+    from .suite import Expect, Scenario, Suite, SuiteError, Turn, load_suite
     from .widget import ChatWidget
 
 __version__ = "0.1.0"
@@ -53,7 +54,8 @@ _LAZY = {
     "ChatWidget": "widget",
     "Comparison": "results",
     "SuiteResult": "results",
-    **dict.fromkeys(("Expect", "Scenario", "Suite", "SuiteError", "Turn", "load_suite", "run_suite"), "suite"),
+    "run_suite": "runner",
+    **dict.fromkeys(("Expect", "Scenario", "Suite", "SuiteError", "Turn", "load_suite"), "suite"),
 }
 
 

@@ -222,12 +222,14 @@ def _summary(result: SuiteResult) -> list[str]:
 
 
 def _test(args: argparse.Namespace) -> int:
+    from .runner import run_suite
     from .suite import load_suite
 
     suite = load_suite(args.suite)  # a bad suite stops here, before anything is sent (exit 2)
     with _test_target(args) as options:
         client = ConvoClient(idle_timeout=args.idle_timeout, record=args.record, **options)
-        result = client.run_suite(
+        result = run_suite(
+            client,
             suite,
             concurrency=args.concurrency,
             repeat=args.repeat,

@@ -22,7 +22,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import _io
 from ._connection import Attempt, EventCallback, Outcome, Transport
@@ -34,10 +34,6 @@ from .cassette import Close, Recorder
 from .errors import ConfigurationError, ConvoError, StreamError
 from .protocol import Event, build_interact, region_info, validate_request
 from .reply import Reply, ReplyBuilder
-
-if TYPE_CHECKING:
-    from .results import SuiteResult
-    from .suite import Scenario, Suite
 
 __all__ = ["ConvoClient", "PendingReply", "check_url", "is_loopback", "redact", "retry_delay", "safe_url"]
 
@@ -437,33 +433,11 @@ class ConvoClient:
             if bar is not None:
                 bar.close()
 
-    def run_suite(
-        self,
-        suite: Suite | Scenario | Iterable[Scenario] | str | os.PathLike[str],
-        *,
-        concurrency: int = 8,
-        progress: bool = True,
-        stop_on_failure: bool = False,
-        repeat: int = 1,
-        retries: int | None = None,
-    ) -> SuiteResult:
-        """Run a test suite (a ``Suite``, scenarios, or a YAML/JSON file) against this agent.
+    def run_suite(self, suite: Any, **options: Any) -> Any:
+        """``convowidget.run_suite(client, suite, **options)``: a test suite run against this agent."""
+        from .runner import run_suite
 
-        Each scenario is one conversation, its turns in order; scenarios run ``concurrency``
-        at a time. ``retries`` (default: the client's, 2) re-tries a prompt that never
-        reached the server. See ``convowidget.suite.run_suite`` for the rest.
-        """
-        from .suite import run_suite
-
-        return run_suite(
-            self,
-            suite,
-            concurrency=concurrency,
-            progress=progress,
-            stop_on_failure=stop_on_failure,
-            repeat=repeat,
-            retries=retries,
-        )
+        return run_suite(self, suite, **options)
 
     def stream(self, prompt: str, convo_id: str | None = None, **extra: Any) -> AsyncIterator[Event]:
         """Yield each event as it arrives (as the reply builder assembled it), on the caller's loop.

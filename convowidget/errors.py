@@ -23,3 +23,41 @@ class StreamError(ConvoError):
     ``stream`` raises it (and nothing else) at the end, after yielding every event that did
     arrive; bad arguments to ``stream`` raise ``ConfigurationError`` at the call instead.
     """
+
+
+class SuiteError(ConfigurationError):
+    """A malformed suite, naming the file, scenario, turn and key; raised before anything is sent."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        scenario: str | int | None = None,
+        turn: int | None = None,
+        key: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.scenario = scenario
+        self.turn = turn
+        self.key = key
+        self.source = source
+        place = []
+        if scenario is not None:
+            place.append(f"scenario {scenario!r}" if isinstance(scenario, str) else f"scenario {scenario}")
+        if turn is not None:
+            place.append(f"turn {turn}")
+        parts = [source, ", ".join(place), problem]
+        super().__init__(": ".join(part for part in parts if part))
+
+    def within(
+        self, *, scenario: str | int | None = None, turn: int | None = None, source: str | None = None
+    ) -> SuiteError:
+        """The same error with the place filled in where it was not known yet."""
+        return SuiteError(
+            self.problem,
+            scenario=self.scenario if self.scenario is not None else scenario,
+            turn=self.turn if self.turn is not None else turn,
+            key=self.key,
+            source=self.source or source,
+        )
