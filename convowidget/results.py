@@ -1,202 +1,38 @@
 """What a suite run found, turn by turn, and the ways to look at it.
 
-``SuiteResult`` counts passed and failed scenarios and exports them: JSON (to compare
-with a later run), JUnit XML (for CI), a pandas DataFrame, and an HTML view for
-notebooks. The view is static HTML with no script: it needs no widget model, so it
-survives saved notebooks, nbviewer and CI artifacts. Its rows expand with ``<details>``
-to show each conversation laid out like the chat panel, the failed expectations marked
-on their turn. Agent text is hostile input: its markdown is rendered with raw HTML off
-and an allowlist of elements and attributes (markdown-it-py, imported only when a view
-is drawn; without it the text is shown escaped).
+``SuiteResult`` holds the records ``run_suite`` filled in (``TurnResult``,
+``ScenarioResult``, ``ScenarioSummary``, from ``_run_records``), counts passed and failed
+scenarios and exports them: JSON (to compare with a later run), JUnit XML (for CI), a
+pandas DataFrame, and an HTML view for notebooks (``_results_html``). The view is static
+HTML with no script: it needs no widget model, so it survives saved notebooks, nbviewer
+and CI artifacts. Agent text is hostile input: the view renders its markdown through the
+allowlist of ``_markdown`` (markdown-it-py, imported only when a view is drawn).
 """
 
 from __future__ import annotations
 
 import html
 import json
-import math
 import os
 import re
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ._dataframe import to_dataframe
+from ._run_records import ScenarioResult, ScenarioSummary, TurnResult, percentile
 from .errors import ConfigurationError
-from .reply import Reply
 
 __all__ = ["Comparison", "ScenarioResult", "ScenarioSummary", "SuiteResult", "TurnResult"]
 
-TurnStatus = Literal["passed", "failed", "skipped", "interrupted", "not run"]
-ScenarioStatus = Literal["passed", "failed", "running", "interrupted", "not run"]
 _FORMAT = "convowidget-suite-result"
-_REPLY_KEYS = ("text", "status", "error", "sources", "handoff", "time_to_first_chunk", "elapsed", "convo_id")
-
-
-@dataclass
-class TurnResult:
-    """One turn of one run: the prompt, the reply (None when it was not sent) and what failed."""
-
-    scenario: str
-    run: int
-    turn: int
-    prompt: str
-    expect: dict[str, Any] = field(default_factory=dict)
-    status: TurnStatus = "not run"
-    failures: list[str] = field(default_factory=list)
-    reply: Reply | None = None
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "passed"
-
-    @property
-    def text(self) -> str:
-        return self.reply.text if self.reply is not None else ""
-
-    @property
-    def time_to_first_chunk(self) -> float | None:
-        return self.reply.time_to_first_chunk if self.reply is not None else None
-
-    @property
-    def elapsed(self) -> float | None:
-        return self.reply.elapsed if self.reply is not None else None
-
-    def to_dict(self) -> dict[str, Any]:
-        reply = None if self.reply is None else {key: getattr(self.reply, key) for key in _REPLY_KEYS}
-        return {
-            "turn": self.turn,
-            "prompt": self.prompt,
-            "expect": self.expect,
-            "status": self.status,
-            "failures": list(self.failures),
-            "reply": reply,
-        }
-
-    @classmethod
-    def from_dict(cls, scenario: str, run: int, data: dict[str, Any]) -> TurnResult:
-        saved = data.get("reply")
-        reply = None
-        if isinstance(saved, dict):
-            reply = Reply(**{key: saved[key] for key in _REPLY_KEYS if key in saved}, prompt=data["prompt"])
-        return cls(
-            scenario,
-            run,
-            data["turn"],
-            data["prompt"],
-            data.get("expect") or {},
-            data["status"],
-            data["failures"],
-            reply,
-        )
-
-
-@dataclass
-class ScenarioResult:
-    """One run of one scenario (one conversation)."""
-
-    scenario: str
-    run: int
-    turns: list[TurnResult]
-    status: ScenarioStatus = "not run"
-    convo_id: str = ""
-    elapsed: float = 0.0
-
-    @classmethod
-    def planned(cls, scenario: str, run: int, turns: Iterable[tuple[str, dict[str, Any]]]) -> ScenarioResult:
-        """A run not started yet: every turn ``not run``."""
-        records = [
-            TurnResult(scenario, run, number, prompt, expect) for number, (prompt, expect) in enumerate(turns, 1)
-        ]
-        return cls(scenario, run, records)
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "passed"
-
-    @property
-    def failures(self) -> list[str]:
-        """Every failed expectation of this run, as ``turn N: sentence``."""
-        return [f"turn {turn.turn}: {failure}" for turn in self.turns for failure in turn.failures]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario,
-            "run": self.run,
-            "status": self.status,
-            "convo_id": self.convo_id,
-            "elapsed": self.elapsed,
-            "turns": [turn.to_dict() for turn in self.turns],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ScenarioResult:
-        name, run = data["scenario"], data["run"]
-        turns = [TurnResult.from_dict(name, run, turn) for turn in data["turns"]]
-        return cls(name, run, turns, data["status"], data.get("convo_id", ""), data.get("elapsed", 0.0))
-
-
-@dataclass(frozen=True)
-class ScenarioSummary:
-    """A scenario over all its runs: passed only when every run passed."""
-
-    name: str
-    runs: tuple[ScenarioResult, ...]
-
-    @property
-    def passed_runs(self) -> int:
-        return sum(run.status == "passed" for run in self.runs)
-
-    @property
-    def finished_runs(self) -> int:
-        return sum(run.status in ("passed", "failed") for run in self.runs)
-
-    @property
-    def pass_rate(self) -> float | None:
-        """Passed runs over finished runs; None when no run finished."""
-        return self.passed_runs / self.finished_runs if self.finished_runs else None
-
-    @property
-    def status(self) -> ScenarioStatus:
-        statuses = {run.status for run in self.runs}
-        for status in ("failed", "interrupted", "running", "not run"):
-            if status in statuses:
-                return "interrupted" if status == "running" else status
-        return "passed"
-
-    @property
-    def failures(self) -> list[str]:
-        if len(self.runs) == 1:
-            return self.runs[0].failures
-        return [f"run {run.run}: {failure}" for run in self.runs for failure in run.failures]
-
-    @property
-    def runs_label(self) -> str:
-        return f"{self.passed_runs}/{len(self.runs)}"
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile; None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 def _xml_text(text: str) -> str:
     """Text XML 1.0 can hold: control characters (and surrogates) become U+FFFD."""
     return re.sub("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]", "\ufffd", text)
-
-
-def _seconds(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f} s"
-
-
-def _percent(rate: float | None) -> str:
-    return "–" if rate is None else f"{rate:.0%}"
 
 
 class SuiteResult:
@@ -269,10 +105,10 @@ class SuiteResult:
         first = [t.time_to_first_chunk for t in self.turns if t.time_to_first_chunk is not None]
         whole = [t.elapsed for t in self.turns if t.elapsed is not None]
         return {
-            "first_chunk_p50": _percentile(first, 50),
-            "first_chunk_p95": _percentile(first, 95),
-            "reply_p50": _percentile(whole, 50),
-            "reply_p95": _percentile(whole, 95),
+            "first_chunk_p50": percentile(first, 50),
+            "first_chunk_p95": percentile(first, 95),
+            "reply_p50": percentile(whole, 50),
+            "reply_p95": percentile(whole, 95),
         }
 
     def __repr__(self) -> str:
@@ -423,7 +259,7 @@ class SuiteResult:
         return page
 
     def _repr_html_(self) -> str:
-        from ._results_html import view
+        from ._results_html import view  # when drawn: the view and markdown-it-py stay unloaded until then
 
         return view(self)
 
