@@ -5,7 +5,8 @@ makes every trait write. While a reply streams only new text is sent (``stream``
 see ``_streaming``). A finished exchange is appended to ``transcript`` in place and
 sent alone as ``transcript_tail``, so a turn costs the same bytes at turn 1 and turn
 1,000; the front end merges the tail into its copy of ``transcript``, and the whole
-list still reaches late views, a page reload and saved widget state.
+list still reaches late views, a page reload and saved widget state. The copy a saved
+notebook keeps under the panel is the panel's ``SavedCopy`` (``_saved_copy``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import os
 import pathlib
 import threading
 import uuid
-import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -29,12 +29,13 @@ import traitlets
 from . import _io
 from ._dataframe import to_dataframe
 from ._options import seconds
+from ._saved_copy import SavedCopy
 from ._streaming import TraitStreamer
 from .client import ConvoClient, safe_url
 from .errors import ConfigurationError, ConvoError
 from .protocol import fix_surrogates, has_lone_surrogate, region_info
 from .reply import Reply, ReplyBuilder
-from .transcript import transcript_html, transcript_markdown, transcript_summary
+from .transcript import transcript_markdown
 from .turns import turn_blocks
 
 __all__ = ["ChatWidget"]
@@ -167,11 +168,7 @@ class ChatWidget(anywidget.AnyWidget):
         self._tail_seq = 0
         self._turn_lock: asyncio.Lock | None = None
         self._stop_event: asyncio.Event | None = None
-        self._display_id = f"convowidget-{uuid.uuid4().hex}"
-        self._copy_shown = False
-        self._copy_dirty = False
-        self._copy_lock = threading.Lock()
-        self._copy_timer: asyncio.TimerHandle | None = None
+        self._saved_copy = SavedCopy(self)
         self.on_msg(self._on_front_end_message)
 
     # ------------------------------------------------------------------ public API
@@ -284,16 +281,7 @@ class ChatWidget(anywidget.AnyWidget):
         return {**data, "text/plain": repr(self)}, metadata
 
     def _ipython_display_(self) -> None:
-        """Show the panel, and under it the conversation's copy for a saved notebook.
-
-        Jupyter does not save widget state by default, and a widget output of a saved
-        notebook then shows "model not found" with no fallback. So the copy is an output
-        of its own, plain HTML with no widget: a collapsed ``<details>`` (one line under
-        the live panel) holding the escaped transcript. Refreshing the panel's own output
-        would re-create its views, so only the copy is refreshed, and not per reply: once
-        the chat has been quiet for ``QUIET_SECONDS``, and at the end of a cell that asked
-        (a headless run, nbclient or papermill, records only what a cell sends while it runs).
-        """
+        """Show the panel, and under it the conversation's copy for a saved notebook (``_saved_copy``)."""
         from IPython.display import display
 
         bundle = super()._repr_mimebundle_()
@@ -303,41 +291,7 @@ class ChatWidget(anywidget.AnyWidget):
         # Written once and never refreshed (that would re-create the views): no message count.
         plain = f"Chat panel with {self.agent_label} (live while the kernel runs; a copy of the conversation follows)"
         display({**data, "text/plain": plain}, metadata=metadata, raw=True)
-        display(self._saved_copy(), raw=True, display_id=self._display_id)
-        self._copy_shown = True
-        _flush_copies_after_each_cell(self)
-
-    def _saved_copy(self) -> dict[str, str]:
-        entries = list(self.transcript)
-        return {
-            "text/html": transcript_html(self.agent_label, entries),
-            "text/plain": transcript_summary(self.agent_label, len(entries)),
-        }
-
-    def _flush_copy(self) -> None:
-        """Refresh the copy under every displayed panel if the transcript changed since (any thread)."""
-        with self._copy_lock:
-            if not (self._copy_shown and self._copy_dirty):
-                return
-            self._copy_dirty = False
-            try:
-                from IPython.display import update_display
-
-                update_display(self._saved_copy(), raw=True, display_id=self._display_id)
-            except Exception:  # the saved copy is a nicety; never let it break a reply
-                log.debug("could not update the saved transcript", exc_info=True)
-
-    def _copy_changed(self, *, quiet_after: float | None) -> None:
-        """Mark the copy stale; refresh it after ``quiet_after`` seconds with no reply (IO thread)."""
-        self._copy_dirty = True
-        self._cancel_copy_timer()
-        if quiet_after is not None and self._copy_shown:
-            self._copy_timer = asyncio.get_running_loop().call_later(quiet_after, self._flush_copy)
-
-    def _cancel_copy_timer(self) -> None:
-        if self._copy_timer is not None:
-            self._copy_timer.cancel()
-            self._copy_timer = None
+        self._saved_copy.display()
 
     # ------------------------------------------------------------------ the front end
 
@@ -405,8 +359,8 @@ class ChatWidget(anywidget.AnyWidget):
             self.stream = {}
             self.error = ""
             self.status = "idle"
-        self._copy_changed(quiet_after=None)
-        self._flush_copy()  # a replacement shows at once
+        self._saved_copy.changed(quiet_after=None)
+        self._saved_copy.flush()  # a replacement shows at once
 
     # ------------------------------------------------------------------ one exchange (IO thread)
 
@@ -430,7 +384,7 @@ class ChatWidget(anywidget.AnyWidget):
         assistant_id = self._next_id()
         self._stop_event = stop_event = asyncio.Event()
         streamer = TraitStreamer(self, assistant_id, self.flush_interval, _valid)
-        self._cancel_copy_timer()  # not quiet: a reply is on its way
+        self._saved_copy.cancel_refresh()  # not quiet: a reply is on its way
         reply: Reply | None = None
         try:
             with self.hold_sync():
@@ -451,7 +405,7 @@ class ChatWidget(anywidget.AnyWidget):
                 self._settle("idle")
         self._finish(user, assistant_id, reply)
         self._replies.append(reply)
-        self._copy_changed(quiet_after=self.QUIET_SECONDS)
+        self._saved_copy.changed(quiet_after=self.QUIET_SECONDS)
         for callback in list(self._callbacks):
             try:
                 callback(reply)
@@ -494,30 +448,6 @@ class ChatWidget(anywidget.AnyWidget):
                 self.status = status
         except Exception:
             log.debug("could not settle the panel", exc_info=True)
-
-
-_shown_lock = threading.Lock()
-_shown: weakref.WeakSet[ChatWidget] = weakref.WeakSet()
-
-
-def _flush_copies(_result: Any = None) -> None:
-    """IPython's ``post_run_cell``: refresh the copy of every panel a cell changed."""
-    with _shown_lock:
-        widgets = list(_shown)
-    for widget in widgets:
-        widget._flush_copy()
-
-
-def _flush_copies_after_each_cell(widget: ChatWidget) -> None:
-    from IPython import get_ipython
-
-    shell = get_ipython()
-    if shell is None:
-        return
-    with _shown_lock:
-        _shown.add(widget)
-        if _flush_copies not in shell.events.callbacks["post_run_cell"]:
-            shell.events.register("post_run_cell", _flush_copies)
 
 
 def _failed_reply(request: dict[str, Any], builder: ReplyBuilder | None, exc: BaseException) -> Reply:

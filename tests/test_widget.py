@@ -201,7 +201,7 @@ def test_nothing_secret_is_synced_displayed_or_saved():
     wire = json.dumps([m["data"] for m in chat.comm.sent])
     state = json.dumps(chat.get_state(), default=str)
     bundle = json.dumps(chat._repr_mimebundle_())
-    saved = json.dumps(chat._saved_copy())  # the output a saved notebook keeps
+    saved = json.dumps(chat._saved_copy.bundle())  # the output a saved notebook keeps
     for secret in SECRETS.values():
         for text in (wire, state, bundle, saved, repr(chat), chat.to_json(), chat.to_markdown()):
             assert secret not in text
@@ -478,7 +478,7 @@ def test_every_export_shows_the_agents_html_as_text_and_runs_nothing():
             chat._ipython_display_()
         chat.ask("show me <b>tags</b>")
     # the copy a saved notebook keeps: escaped HTML, only our own tags
-    copy = chat._saved_copy()
+    copy = chat._saved_copy.bundle()
     assert set(copy) == {"text/html", "text/plain"}
     assert_inert(copy["text/html"], {"details", "summary", "strong", "em", "pre"})
     assert "&lt;img src=x onerror=alert(1)&gt;" in copy["text/html"] and "show me &lt;b&gt;" in copy["text/html"]
