@@ -156,6 +156,11 @@ def open_failure(exc: BaseException, url: str, *, open_timeout: float, proxy: st
     refused = _is_refused(exc)
     if proxy and isinstance(exc, OSError):
         return OpenFailure(_proxy_unreachable(exc, proxy, refused), retryable=refused)
+    return _network_failure(exc, url, where, refused)
+
+
+def _network_failure(exc: BaseException, url: str, where: str, refused: bool) -> OpenFailure:
+    """Why the server itself could not be reached: no DNS, nothing listening, no route, not WebSocket."""
     host = urlsplit(url).hostname or where
     detail = describe(exc)
     if isinstance(exc, socket.gaierror):

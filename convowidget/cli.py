@@ -67,10 +67,32 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    serve = commands.add_parser(
-        "serve", help="run the embedded Convocore-compatible server: the demo agent, or a recorded session"
+    _serve_options(
+        commands.add_parser(
+            "serve", help="run the embedded Convocore-compatible server: the demo agent, or a recorded session"
+        )
     )
+    _test_options(
+        commands.add_parser(
+            "test",
+            help="run an agent test suite (YAML or JSON); exit 0 all passed, 1 failures, 2 bad suite",
+            description="Run each scenario of the suite as one conversation with the agent and check every reply. "
+            "Exit status: 0 all passed, 1 some failed, 2 the suite or the options are wrong, 130 interrupted.",
+        )
+    )
+    _ask_options(
+        commands.add_parser(
+            "ask",
+            help="send one prompt and stream the reply to the terminal",
+            description="Send one prompt and stream the reply. With no agent configured (no --agent-id, "
+            "--url or CONVOCORE_* variables) the local demo agent answers.",
+        )
+    )
+    _demo_options(commands.add_parser("demo", help="start JupyterLab on the demo notebooks with the local demo agent"))
+    return parser
+
+
+def _serve_options(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     serve.add_argument("--chunk-delay", type=float, default=0.02, help="seconds between streamed chunks (default 0.02)")
@@ -81,12 +103,8 @@ def _parser() -> argparse.ArgumentParser:
         "--pace", type=_pace, default=1.0, help="with --replay: 1 as recorded (default), 0.5 twice as fast, 0 at once"
     )
 
-    test = commands.add_parser(
-        "test",
-        help="run an agent test suite (YAML or JSON); exit 0 all passed, 1 failures, 2 bad suite",
-        description="Run each scenario of the suite as one conversation with the agent and check every reply. "
-        "Exit status: 0 all passed, 1 some failed, 2 the suite or the options are wrong, 130 interrupted.",
-    )
+
+def _test_options(test: argparse.ArgumentParser) -> None:
     test.add_argument("suite", type=Path, help="the suite file (.yaml, .yml or .json)")
     test.add_argument("--url", help="WebSocket address (or CONVOCORE_URL)")
     test.add_argument("--agent-id", help="Convocore agent id (or CONVOCORE_AGENT_ID)")
@@ -105,12 +123,8 @@ def _parser() -> argparse.ArgumentParser:
     test.add_argument("--demo", action="store_true", help="test the local demo agent")
     test.add_argument("--idle-timeout", type=float, default=60.0, help="seconds of silence before a reply fails")
 
-    ask = commands.add_parser(
-        "ask",
-        help="send one prompt and stream the reply to the terminal",
-        description="Send one prompt and stream the reply. With no agent configured (no --agent-id, "
-        "--url or CONVOCORE_* variables) the local demo agent answers.",
-    )
+
+def _ask_options(ask: argparse.ArgumentParser) -> None:
     ask.add_argument("prompt", help="what to say to the agent")
     ask.add_argument("--agent-id", help="Convocore agent id (or CONVOCORE_AGENT_ID)")
     ask.add_argument("--region", choices=sorted(REGIONS), help="eu or na (or CONVOCORE_REGION; default eu)")
@@ -119,7 +133,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--idle-timeout", type=float, default=60.0, help="seconds of silence before giving up")
     ask.add_argument("--json", action="store_true", help="print every event as a JSON line instead of text")
 
-    demo = commands.add_parser("demo", help="start JupyterLab on the demo notebooks with the local demo agent")
+
+def _demo_options(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--no-browser", action="store_true", help="do not open a browser; print the URL")
     demo.add_argument("--port", type=int, default=8888, help="JupyterLab's port (default 8888)")
     demo.add_argument(
@@ -128,7 +143,6 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="folder for the demo notebooks, kept between runs (default: ~/.local/share/convowidget/demo-notebooks)",
     )
-    return parser
 
 
 def _configured(args: argparse.Namespace) -> bool:

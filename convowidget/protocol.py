@@ -7,6 +7,9 @@ anything that came off the wire: it bounds nesting and refuses NaN, so hostile i
 a readable ``ValueError``, never a ``RecursionError``; ``dumps`` is the one writer of
 frames. ``Close`` and the close codes by name (``CloseCode``, ``NO_RECORDING``) say how
 a connection ended, for the transport, the server and cassettes alike.
+
+It runs past 450 lines on purpose: it is the whole wire format in one place, which the
+client and the server must read alike; split, the halves could drift apart.
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ protocol module as the client. ``serve()`` gives a server that works both as
 ``with serve() as server:`` (on its own thread) and ``async with serve() as server:``.
 It refuses web pages (handshakes carrying an ``Origin`` header) unless told otherwise,
 so a page open in a browser cannot talk to the agent behind the user's back.
+
+It runs past 450 lines on purpose: ``EmbeddedServer`` follows one connection from
+handshake to close, faults and replay included, and those steps share its state; what
+stands apart already lives elsewhere (agents in ``_agents``, cassettes in ``cassette``,
+frames in ``protocol``).
 """
 
 from __future__ import annotations

@@ -31,7 +31,8 @@ from ._dataframe import to_dataframe
 from ._options import seconds
 from ._saved_copy import SavedCopy
 from ._streaming import TraitStreamer
-from .client import ConvoClient, safe_url
+from ._urls import safe_url
+from .client import ConvoClient
 from .errors import ConfigurationError, ConvoError
 from .protocol import fix_surrogates, has_lone_surrogate, region_info
 from .reply import Reply, ReplyBuilder

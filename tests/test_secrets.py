@@ -146,7 +146,7 @@ def test_url_secrets_stay_out_of_errors_reprs_and_logs_on_every_path(debug_logs,
 def test_redact_removes_a_url_and_its_secret_parts_from_any_library_text():
     from websockets.exceptions import InvalidURI
 
-    from convowidget.client import redact
+    from convowidget._urls import redact
 
     url = f"ws://{ENCODED}@127.0.0.1:1/interact?api_key=K3Y&x=1"
     text = redact(f"{InvalidURI(url, 'something')} / user {'PW9/Zq#?W0RD'} / query api_key=K3Y", url)

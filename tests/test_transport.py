@@ -20,8 +20,7 @@ from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
 
 from convowidget import ConfigurationError, ConvoClient, Faults, StreamError, serve
-from convowidget._retry import RETRY_AFTER_CAP
-from convowidget.client import retry_delay
+from convowidget._retry import RETRY_AFTER_CAP, retry_delay
 
 
 @contextlib.contextmanager
