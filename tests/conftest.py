@@ -5,8 +5,10 @@ from __future__ import annotations
 import comm
 import pytest
 from comm.base_comm import BaseComm
+from suite_helpers import HOSTILE, quiet
 
 from convowidget import ConvoClient, serve
+from convowidget.suite import Scenario, Suite, Turn
 
 # Owner id, user id, token, e-mail and phone: none may ever show outside the request.
 SECRETS = {
@@ -46,3 +48,23 @@ def server():
 @pytest.fixture
 def client(server):
     return ConvoClient(url=server.url, agent_id="demo", idle_timeout=5)
+
+
+@pytest.fixture
+def hostile_result():
+    """Two runs of a suite whose agent answers a "bad" prompt with hostile HTML and control characters."""
+
+    def agent(request):
+        if "bad" in request.prompt:
+            return HOSTILE
+        return "fine"
+
+    suite = Suite(
+        [
+            Scenario("fine", ["hello"]),
+            Scenario("<b>hostile</b> \x01 name", [Turn("bad <i>prompt</i>", expect={"contains": "nothing"})]),
+        ],
+        name="hostile <suite>",
+    )
+    with serve(agent, chunk_delay=0) as server:
+        yield quiet(ConvoClient(url=server.url, agent_id="a"), suite, repeat=2)
