@@ -160,10 +160,16 @@ def test_stop_ends_a_reply_as_stopped_with_partial_text():
         for i in range(10_000):
             yield f"{i} "
 
+    streaming = threading.Event()
+
+    def count(event, builder):
+        if len(builder.reply.chunks) >= 3:
+            streaming.set()
+
     with serve(endless, chunk_delay=0.01) as server:
         client = ConvoClient(url=server.url, agent_id="x")
-        pending = client.start("go")
-        time.sleep(0.3)
+        pending = client.start("go", on_event=count)
+        assert streaming.wait(10), "no chunks arrived"
         pending.stop()
         reply = pending.result(5)
     assert reply.status == "stopped" and reply.error

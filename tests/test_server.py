@@ -140,8 +140,9 @@ def test_client_leaving_cancels_the_agent_and_stop_is_prompt():
         yield "never"
 
     server = serve(slow, chunk_delay=0).start()
-    pending = ConvoClient(url=server.url, agent_id="x").start("hi")
-    time.sleep(0.3)
+    first = threading.Event()
+    pending = ConvoClient(url=server.url, agent_id="x").start("hi", on_event=lambda event, builder: first.set())
+    assert first.wait(10), "the first chunk never came"
     pending.stop()
     assert pending.result(5).text == "one "
     assert state["cancelled"].wait(5), "the agent kept running after the client left"
@@ -517,9 +518,15 @@ def test_sync_generator_is_closed_when_the_client_leaves():
         finally:
             closed.set()
 
+    two = threading.Event()
+
+    def count(event, builder):
+        if len(builder.reply.chunks) >= 2:
+            two.set()
+
     with serve(endless, chunk_delay=0) as server:
-        pending = ConvoClient(url=server.url, agent_id="x").start("go")
-        time.sleep(0.3)
+        pending = ConvoClient(url=server.url, agent_id="x").start("go", on_event=count)
+        assert two.wait(10), "no chunks arrived"
         pending.stop()
         assert pending.result(5).text.startswith("0 1 ")
         assert closed.wait(5), "the sync agent kept running after the client left"
