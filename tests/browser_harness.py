@@ -186,3 +186,17 @@ def shut_down_kernels(server: JupyterServer) -> None:
     for kernel in kernels:
         request = urllib.request.Request(f"{base}/{kernel['id']}", headers=headers, method="DELETE")
         urllib.request.urlopen(request).close()
+
+
+def save_notebook(page, path: Path, timeout: float = 30.0) -> dict:
+    """Save the open notebook with Ctrl+S and wait until the file on disk is rewritten; return it parsed.
+
+    Focus the notebook first (a cell's prompt): the shortcut is JupyterLab's.
+    """
+    before = path.stat().st_mtime_ns
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + timeout
+    while path.stat().st_mtime_ns == before:
+        assert time.monotonic() < deadline, f"{path.name} was not saved within {timeout:g} s"
+        time.sleep(0.1)
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -16,6 +16,7 @@ from browser_harness import (
     JupyterServer,
     chromium,
     open_and_run,
+    save_notebook,
     shot,
 )
 from conftest import SECRETS
@@ -101,7 +102,9 @@ def test_typed_prompt_streams_with_markdown_and_sources_and_lands_in_replies(pag
     final = done.inner_text()
     assert len(final) > len(partial), "the reply should have been seen growing"
     assert done.locator("h3", has_text="Streaming replies").count() == 1  # markdown rendered
-    assert done.locator("code").count() >= 1 or done.locator("strong, em").count() >= 0
+    codes = done.locator("code")  # the reply's inline code, rendered as code elements
+    assert codes.count() == 2 and codes.first.inner_text() == 'await chat.ask_async("Hi")'
+    assert "`" not in final
     assert "Sources" in final and "kb/panel.md#streaming-replies" in final
     assert page.locator(".cw-status").first.inner_text().lower().strip().endswith("idle")
     shot(panel, "panel-light.png")
@@ -112,9 +115,7 @@ def test_typed_prompt_streams_with_markdown_and_sources_and_lands_in_replies(pag
     copy = page.locator("details summary", has_text="2 messages")
     copy.wait_for()  # refreshed once the chat goes quiet
     assert copy.count() == 1 and not page.locator("details").first.evaluate("el => el.open")
-    page.keyboard.press("Control+s")
-    page.wait_for_timeout(1500)
-    saved = json.loads((lab.root / "work" / "stream.ipynb").read_text())
+    saved = save_notebook(page, lab.root / "work" / "stream.ipynb")
     copies = "".join("".join(output.get("data", {}).get("text/html", "")) for output in saved["cells"][0]["outputs"])
     assert "How does streaming work?" in copies and "Replies stream into the panel" in copies
     assert not page.js_errors
@@ -220,10 +221,12 @@ def test_xss_vectors_neither_run_nor_stay_in_the_dom_and_no_secret_reaches_the_p
     page.wait_for_timeout(300)
     assert page.evaluate("window.__xss") is None
     assert not page.js_errors
-    page.keyboard.press("Control+s")
-    page.wait_for_timeout(1500)
+    page.locator("details summary", has_text="2 messages").wait_for()  # the copy, refreshed once quiet
+    page.locator(".jp-Cell .jp-InputPrompt").first.click()  # focus the notebook for its Ctrl+S
+    notebook = save_notebook(page, lab.root / "work" / "xss.ipynb")
+    copy = "".join("".join(out.get("data", {}).get("text/html", "")) for out in notebook["cells"][0]["outputs"])
+    assert "good link" in copy  # the saved copy of the chat is there to be checked
     saved = (lab.root / "work" / "xss.ipynb").read_text()
-    assert "good link" in saved  # the saved copy of the chat is there to be checked
     outputs = page.locator(".jp-OutputArea").evaluate_all("areas => areas.map(a => a.outerHTML).join('')")
     assert "good link" in outputs
     for secret in SECRETS.values():  # the outputs' DOM, and the saved notebook beyond the cell's own source
