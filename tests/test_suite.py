@@ -301,4 +301,7 @@ CHECKS = [
 
 @pytest.mark.parametrize(("check", "fields", "sentences"), CHECKS)
 def test_a_check_function_passes_with_true_or_none_and_fails_with_false_or_a_message(check, fields, sentences):
-    assert Expect(check=check).failures(reply(**fields)) == sentences
+    expect = Expect(check=check)
+    assert expect.failures(reply(**fields)) == sentences
+    # the runner's two halves: the reply alone (no check), then the check (in a worker thread)
+    assert expect.reply_failures(reply(**fields)) == [] and expect.check_failures(reply(**fields)) == sentences
