@@ -18,8 +18,10 @@ import json
 import math
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
+from urllib.parse import urlsplit
 
 from websockets.frames import CloseCode as CloseCode  # the close codes by name, for every module
 
@@ -51,6 +53,13 @@ OPTIONAL_FIELDS: dict[str, type | tuple[type, ...]] = {
     "replyTo": object,
     "isTest": bool,
     "agentProfileId": str,
+    "formSubmissionMetadata": dict,
+    "visualPayload": dict,
+    "workspaceData": dict,
+    "variablesOverrides": dict,
+    "initNodesOptions": dict,
+    "toolTest": dict,
+    "v2": bool,
 }
 _CORE_FIELDS = ("agentId", "convoId", "bucket", "prompt", "agentData")
 # lightConvoData keys that build_interact's own arguments set.
@@ -258,6 +267,55 @@ def _field_name(key: object) -> str:
     return fix_surrogates(key) if isinstance(key, str) else repr(key)
 
 
+MAX_URL_LENGTH = 8192
+
+
+def https_address(text: object) -> tuple[str, str] | None:
+    """``(url, host)`` when ``text`` is a plain https URL that a browser loads as written; else None.
+
+    Refused: other schemes, no host, user info (``https://a@b``), whitespace and control
+    characters, backslashes and percent-escapes in the host: browsers rewrite those, so
+    the host a reader is shown would not be the host loaded. Used for iFrame addresses
+    and images sent with a prompt.
+    """
+    if not isinstance(text, str) or not 0 < len(text) <= MAX_URL_LENGTH:
+        return None
+    if not text.isprintable() or " " in text or "\\" in text:  # also refuses lone surrogates
+        return None
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number in range)
+    except ValueError:
+        return None
+    if parts.scheme != "https" or not host or "@" in parts.netloc or "%" in parts.netloc:
+        return None
+    return text, host
+
+
+def _visual_fields(prompt: str, images: object) -> dict[str, Any]:
+    """``messageType`` and ``visualPayload`` for a prompt sent with images; {} for no images.
+
+    The wire shape is the reference client's ``InteractVisualPayload`` (``types.ts``):
+    ``{images, image, imageCount, message}``; the service's own documentation says nothing.
+    """
+    if isinstance(images, (str, bytes)) or not isinstance(images, Sequence):
+        raise ConfigurationError(f"images: expected a list of https image URLs, got {type(images).__name__}")
+    for position, image in enumerate(images):
+        if not isinstance(image, str):
+            raise ConfigurationError(f"images[{position}]: expected an https URL string, got {type(image).__name__}")
+        if https_address(image) is None:
+            raise ConfigurationError(
+                f"images[{position}]: not an https URL; only https image addresses (with a host, "
+                "and no spaces or user name in them) can be sent"
+            )
+    if not images:
+        return {}
+    urls = list(images)
+    payload = {"images": urls, "image": urls[0], "imageCount": len(urls), "message": prompt}
+    return {"messageType": "visual", "visualPayload": payload}
+
+
 def build_interact(
     *,
     agent_id: str | None,
@@ -271,6 +329,7 @@ def build_interact(
     user_phone: str | None = None,
     origin: str = "web-chat",
     extra: dict[str, Any] | None = None,
+    images: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Build and validate the interact object; raise ``ConfigurationError`` naming the field.
 
@@ -279,6 +338,9 @@ def build_interact(
     every one must be JSON (no NaN, no lone surrogates). ``extra={"lightConvoData":
     {...}}`` adds keys (``userImage``, ``capturedVariables``...) to ``lightConvoData``.
     ``origin`` is any non-empty string; ``ORIGINS`` lists the documented ones.
+    ``images`` (https URLs) sends the prompt as a visual message: ``messageType: "visual"``
+    and ``visualPayload: {images, image, imageCount, message}``, the shape of the
+    reference client's types (the service documents none).
     """
     if agent_id is None or (isinstance(agent_id, str) and not agent_id.strip()):
         raise ConfigurationError("agent_id: no agent id given; pass agent_id=... or set CONVOCORE_AGENT_ID")
@@ -316,6 +378,12 @@ def build_interact(
             raise ConfigurationError(f"{key}: expected {_type_name(expected)}, got {type(value).__name__}")
         _require_json(key, value, MAX_DEPTH - 1)
         request[key] = value
+    if images is not None:
+        visual = _visual_fields(request["prompt"], images)
+        for key in visual:
+            if key in request:
+                raise ConfigurationError(f"{key}: set by the images= argument; pass images= or {key}, not both")
+        request.update(visual)
     return request
 
 
@@ -385,7 +453,8 @@ class ChunkEvent:
     """A piece of the reply; with ``ui_engine`` true, a JSON snapshot of the whole turn.
 
     ``index`` is ``chunkIndex`` when it is a whole number; any other ``chunkIndex`` (a
-    string, a float...) is kept as sent in ``raw_index`` and costs no text. From
+    string, a float...) is kept as sent in ``raw_index`` and costs no text. ``is_v2`` is
+    the chunk's ``isV2`` flag (meaning unpublished; kept so ``--json`` shows it). From
     ``parse_frame``, ``text`` may hold half of a surrogate pair: ``ReplyBuilder.feed``
     repairs it and returns the event as assembled.
     """
@@ -395,6 +464,7 @@ class ChunkEvent:
     index: int | None = None
     ui_engine: bool = False
     raw_index: Any = None
+    is_v2: bool = False
 
 
 @dataclass(slots=True)
@@ -494,9 +564,11 @@ def parse_frame(frame: str | bytes) -> Event:
             if type(chunk) is not str:
                 return InvalidEvent(f"chunk event whose 'chunk' is {_json_type(chunk)}", _preview(frame))
             ui_engine = ui is True or (ui is not None and ui is not False and _js_truthy(ui))
+            v2 = data.get("isV2")
+            is_v2 = v2 is True or (v2 is not None and v2 is not False and _js_truthy(v2))
             if index is None or type(index) is int:
-                return ChunkEvent(chunk, index, ui_engine)
-            return ChunkEvent(chunk, None, ui_engine, scrub(index)[0])
+                return ChunkEvent(chunk, index, ui_engine, None, is_v2)
+            return ChunkEvent(chunk, None, ui_engine, scrub(index)[0], is_v2)
         return _other_event(data, text, frame)
     except Exception as exc:
         return InvalidEvent(f"could not read the frame ({type(exc).__name__})", _preview(frame))
@@ -540,6 +612,8 @@ def encode_event(event: Event) -> str:
             data["chunkIndex"] = event.raw_index
         if event.ui_engine:
             data["ui_engine"] = True
+        if event.is_v2:
+            data["isV2"] = True
     elif isinstance(event, MetadataEvent):
         data = {"type": "metadata", "metadata": event.metadata}
     elif isinstance(event, SyncChatHistoryEvent):

@@ -6,8 +6,14 @@ nothing recurses into the data, so hostile nesting costs nothing. Messages that 
 for the reader (``debug``, ``debug:*``, ``context:*``, ``stealth``, ``end``) give neither
 text nor blocks; ``info:*`` notices give a ``notice`` block but no text.
 
-Block kinds ``turn_blocks`` emits: ``text``, ``choice``, ``image``, ``card``, ``carousel``,
-``notice`` and ``unsupported`` (a neutral placeholder naming the message type).
+Block kinds ``turn_blocks`` emits, each a plain JSON-ready dict whose strings are all
+valid text (the agent's words stay text; the front end escapes them):
+
+- ``text`` ``{text}`` (markdown); ``choice`` ``{buttons: [{label, message} | {label, url}]}``;
+  ``image`` ``{url, alt}``; ``card`` ``{title (markdown), text, image, buttons}``;
+  ``carousel`` ``{cards}``; ``notice`` ``{level, text}`` for ``info:*``;
+- ``form``, ``input`` and ``iframe``: see ``convowidget.ui``;
+- ``unsupported`` ``{type}``: a neutral placeholder for a type outside the spec.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from .protocol import loads
+from .ui import block_summary, clean_text, form_block, iframe_block, input_block, notice_block
 
 _HIDDEN_TYPES = ("debug", "stealth", "end")
 _HIDDEN_PREFIXES = ("debug:", "context:")
@@ -58,20 +65,15 @@ def _notice_level(kind: str) -> str | None:
     return None
 
 
-def _text(value: object) -> str:
-    """A string field as text; numbers as their digits; anything else is no text."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        try:
-            return str(value)
-        except ValueError:  # an integer past Python's digit limit
-            return ""
-    return ""
+_text = clean_text
 
 
 def message_text(message: object) -> str:
-    """The plain text of one message ('' when it has none, or is a notice or hidden)."""
+    """The plain text of one message ('' when it has none, or is a notice or hidden).
+
+    A form, an input or an iFrame gives one readable line (the form's title and field
+    labels...), so a reply made only of a form still has text.
+    """
     kind, payload = _payload(message)
     if _is_hidden(message, kind) or _notice_level(kind) is not None:
         return ""
@@ -81,7 +83,8 @@ def message_text(message: object) -> str:
     if kind == "cardV2":
         card = _card(payload)
         return str(card["text"] or card["title"])
-    return ""
+    block = _action_block(message, kind, payload)
+    return block_summary(block) if block is not None else ""
 
 
 def turn_text(turn: object) -> str:
@@ -102,9 +105,10 @@ def _buttons(raw: object) -> list[dict[str, str]]:
         request = _as_dict(button.get("request"))
         payload = _as_dict(request.get("payload"))
         if request.get("type") == "open_url" and isinstance(payload.get("url"), str):
-            buttons.append({"label": label or payload["url"], "url": payload["url"]})
+            url = _text(payload["url"])
+            buttons.append({"label": label or url, "url": url})
         else:
-            message = payload.get("message") if isinstance(payload.get("message"), str) else label
+            message = _text(payload["message"]) if isinstance(payload.get("message"), str) else label
             if label or message:
                 buttons.append({"label": label or message, "message": message})
     return buttons
@@ -116,44 +120,59 @@ def _card(payload: dict[str, Any]) -> dict[str, Any]:
     return {
         "kind": "card",
         "title": _text(payload.get("title")),
-        "text": text if isinstance(text, str) else "",
+        "text": _text(text) if isinstance(text, str) else "",
         "image": _text(payload.get("imageUrl")) or _text(payload.get("image")),
         "buttons": _buttons(payload.get("buttons")),
     }
 
 
+def _action_block(message: object, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The block of a form, input or iFrame message (None for other kinds, or a dropped one)."""
+    if kind == "form":
+        return form_block(message, payload)
+    if kind == "input":
+        return input_block(message, payload)
+    if kind == "iFrame":
+        return iframe_block(payload)
+    return None
+
+
+def _message_blocks(message: object, kind: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
+    level = _notice_level(kind)
+    if level is not None:
+        notice = notice_block(level, payload)
+        return [notice] if notice is not None else []
+    if kind == "text":
+        text = _text(message_text(message))
+        return [{"kind": "text", "text": text}] if text else []
+    if kind == "choice":
+        intro = _text(payload.get("message"))
+        choice = {"kind": "choice", "buttons": _buttons(payload.get("buttons"))}
+        return [{"kind": "text", "text": intro}, choice] if intro else [choice]
+    if kind == "visual":
+        image = payload.get("image") or payload.get("url")
+        if not isinstance(image, str):
+            return []
+        return [{"kind": "image", "url": _text(image), "alt": _text(payload.get("alt"))}]
+    if kind == "cardV2":
+        return [_card(payload)]
+    if kind == "carousel":
+        cards = payload.get("cards")
+        cards = cards if isinstance(cards, list) else []
+        return [{"kind": "carousel", "cards": [_card(c) for c in cards if isinstance(c, dict)]}]
+    if kind in ("form", "input", "iFrame"):  # a form or input the service would drop gives nothing
+        block = _action_block(message, kind, payload)
+        return [block] if block is not None else []
+    return [{"kind": "unsupported", "type": _text(kind)}]
+
+
 def turn_blocks(turn: object) -> list[dict[str, Any]]:
-    """What the panel draws for a turn: text, choices, images, cards, carousels, notices, placeholders."""
+    """What the panel draws for a turn, one or two blocks per message (see the module's list)."""
     blocks: list[dict[str, Any]] = []
     for message in turn_messages(turn):
         kind, payload = _payload(message)
-        if _is_hidden(message, kind):
-            continue
-        level = _notice_level(kind)
-        if level is not None:
-            text = _text(payload.get("message")) or _text(payload.get("text"))
-            if text:
-                blocks.append({"kind": "notice", "level": level, "text": text})
-        elif kind == "text":
-            text = message_text(message)
-            if text:
-                blocks.append({"kind": "text", "text": text})
-        elif kind == "choice":
-            if isinstance(payload.get("message"), str) and payload["message"]:
-                blocks.append({"kind": "text", "text": payload["message"]})
-            blocks.append({"kind": "choice", "buttons": _buttons(payload.get("buttons"))})
-        elif kind == "visual":
-            image = payload.get("image") or payload.get("url")
-            if isinstance(image, str):
-                blocks.append({"kind": "image", "url": image, "alt": _text(payload.get("alt"))})
-        elif kind == "cardV2":
-            blocks.append(_card(payload))
-        elif kind == "carousel":
-            cards = payload.get("cards")
-            cards = cards if isinstance(cards, list) else []
-            blocks.append({"kind": "carousel", "cards": [_card(c) for c in cards if isinstance(c, dict)]})
-        else:
-            blocks.append({"kind": "unsupported", "type": kind})
+        if not _is_hidden(message, kind):
+            blocks.extend(_message_blocks(message, kind, payload))
     return blocks
 
 
@@ -163,8 +182,13 @@ def parse_snapshot(text: str) -> Any:
     Returns the parsed JSON, or ``None`` when even the repaired text is not JSON, or is
     JSON that ``protocol.loads`` refuses (nested past ``MAX_DEPTH``, NaN...).
     """
+    return read_snapshot(text)[0]
+
+
+def read_snapshot(text: str) -> tuple[Any, bool]:
+    """``parse_snapshot``, and whether the text had to be repaired (it was cut short)."""
     try:
-        return loads(text)
+        return loads(text), False
     except ValueError:
         pass
     closers: list[str] = []
@@ -188,7 +212,7 @@ def parse_snapshot(text: str) -> Any:
         repaired += '"'
     for candidate in (repaired, repaired.rstrip().rstrip(",:")):
         try:
-            return loads(candidate + "".join(reversed(closers)))
+            return loads(candidate + "".join(reversed(closers))), True
         except ValueError:
             continue
-    return None
+    return None, False
