@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .cassette import Cassette, CassetteError, CassetteMiss, Recorder, Replay
 from .client import ConvoClient, PendingReply
 from .errors import ConfigurationError, ConvoError, InsecureURLError, StreamError
-from .reply import Reply
+from .reply import Reply, ToolCall
 from .server import AgentRequest, EmbeddedServer, Faults, serve
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ __all__ = [
     "Suite",
     "SuiteError",
     "SuiteResult",
+    "ToolCall",
     "Turn",
     "load_suite",
     "run_suite",

@@ -23,7 +23,7 @@ import threading
 import unicodedata
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
@@ -177,11 +177,16 @@ class ConvoClient:
         """A fresh conversation id."""
         return str(uuid.uuid4())
 
-    def make_request(self, prompt: str, convo_id: str | None = None, **extra: Any) -> dict[str, Any]:
+    def make_request(
+        self, prompt: str, convo_id: str | None = None, *, images: Sequence[str] | None = None, **extra: Any
+    ) -> dict[str, Any]:
         """The validated interact object for one prompt; ``ConfigurationError`` names a bad field.
 
         Without ``convo_id`` the prompt starts a new conversation. ``extra`` holds optional
         protocol fields by their wire names and overrides the client's own ``extra``.
+        ``images`` (https URLs only) sends the prompt as a visual message, ``messageType:
+        "visual"`` with ``visualPayload: {images, image, imageCount, message}``: that wire
+        shape comes from the reference client's types; the service documents none.
         """
         if convo_id is not None and not isinstance(convo_id, str):
             raise ConfigurationError(f"convo_id: expected a string, got {type(convo_id).__name__}")
@@ -194,6 +199,7 @@ class ConvoClient:
             user_id=self._user_id,
             origin=self.origin,
             extra={**self.extra, **extra},
+            images=images,
             **self._person,
         )
 
@@ -366,7 +372,8 @@ class ConvoClient:
         """Send a prompt and wait for the whole reply; works inside a running notebook.
 
         Without ``convo_id`` each call starts a new conversation; pass ``reply.convo_id``
-        to continue one. Never raises for a failed reply: check ``reply.status``. A
+        to continue one. ``images=[url, ...]`` (https) sends images with the prompt (see
+        ``make_request``). Never raises for a failed reply: check ``reply.status``. A
         KeyboardInterrupt (the kernel's stop button) stops the stream and returns a
         ``stopped`` Reply holding the text received so far. ``retries`` (default 0 here,
         unlike ``ask_many``) re-tries a prompt that never reached the server.

@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+from ._metadata import source_parts, token_count
 from .errors import StreamError
 from .protocol import (
     ActionEvent,
@@ -30,7 +31,7 @@ from .protocol import (
     may_hold_surrogates,
     scrub,
 )
-from .turns import parse_snapshot, turn_text
+from .turns import read_snapshot, turn_text
 
 Status = Literal["complete", "stopped", "failed"]
 
@@ -39,6 +40,21 @@ _LONE_SURROGATE_WARNING = (
     "the text held unpaired UTF-16 surrogates (half characters, as a server that splits text by "
     "UTF-16 code units sends); each was replaced by U+FFFD"
 )
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool the agent called while answering, from an ``action`` frame of type ``tool_call``.
+
+    ``name``, ``input`` and ``output`` come from the action's ``toolMetadata`` (``toolName``,
+    ``input``, ``output``: any JSON, as sent; ``name`` is '' when it had none), ``payload``
+    is the action's own ``payload``.
+    """
+
+    name: str
+    input: Any = None
+    output: Any = None
+    payload: Any = None
 
 
 @dataclass
@@ -64,6 +80,16 @@ class Reply:
     unknown_events: list[dict[str, Any]] = field(default_factory=list)
     source_details: list[Any] = field(default_factory=list)
     """Every source as the server sent it: strings, and objects such as ``{url, title}``."""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    """The tools the agent called, in order (``action`` frames of type ``tool_call``)."""
+    input_tokens: int | None = None
+    """``metadata.inputTokens`` as a count; None when absent or not a count (then a warning says so)."""
+    output_tokens: int | None = None
+    """``metadata.outputTokens`` as a count; None when absent or not a count."""
+    model: str | None = None
+    """The model that answered: ``metadata.llmUsed``, else the snapshot's ``modelId``, else None."""
+    snapshot_first: bool = False
+    """True when a ``ui_engine`` snapshot arrived before the first plain chunk (show blocks first)."""
 
     @property
     def ok(self) -> bool:
@@ -151,15 +177,22 @@ def _identity(value: Any) -> str:
 
 
 def _source_label(source: Any) -> str | None:
-    """What ``Reply.sources`` shows for a source: itself, or an object's url (else its title)."""
+    """What ``Reply.sources`` shows for a source: itself, or an object's url, else its title, else its id."""
     if isinstance(source, str):
         return source
-    if isinstance(source, dict):
-        for key in ("url", "title"):
-            value = source.get(key)
-            if isinstance(value, str) and value.strip():
-                return value
-    return None
+    parts = source_parts(source)
+    return parts["url"] or parts["title"] or parts["id"]
+
+
+def _tool_call(action: dict[str, Any]) -> ToolCall:
+    meta = action.get("toolMetadata")
+    meta = meta if isinstance(meta, dict) else {}
+    name = meta.get("toolName")
+    return ToolCall(name if isinstance(name, str) else "", meta.get("input"), meta.get("output"), action.get("payload"))
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _short(value: Any, limit: int = 80) -> str:
@@ -181,7 +214,11 @@ class ReplyBuilder:
     def __init__(self, prompt: str = "", convo_id: str = "", previous_turns: list[Any] | None = None) -> None:
         self.reply = Reply(prompt=prompt, convo_id=convo_id)
         self._started = time.perf_counter()
-        self._next_index = 0
+        self._next_index = 0  # plain and ui_engine chunks share one chunkIndex sequence...
+        self._next_by_kind = {False: 0, True: 0}  # ...or, on some servers, may each count their own
+        self._snapshots = 0
+        self._snapshot_repaired = False
+        self._history_synced = False
         self._snapshot_text: str | None = None
         self._previous_turns = previous_turns if isinstance(previous_turns, list) else []
         self._held = ""  # a high surrogate that ended the last chunk, waiting for its low half
@@ -211,7 +248,7 @@ class ReplyBuilder:
                     reply.time_to_first_chunk = time.perf_counter() - self._started
                 index = event.index
                 if index is not None and index == self._next_index:
-                    self._next_index = index + 1
+                    self._next_index = self._next_by_kind[False] = index + 1
                 else:
                     self._note_index(event)
                 text = event.text
@@ -231,22 +268,25 @@ class ReplyBuilder:
         if isinstance(event, ChunkEvent):  # a ui_engine snapshot: plain chunks never get here
             if reply.time_to_first_chunk is None:
                 reply.time_to_first_chunk = time.perf_counter() - self._started
+            if event.index is not None and event.index == self._next_index:
+                self._next_index = self._next_by_kind[True] = event.index + 1
+            else:
+                self._note_index(event)
+            if self._snapshots == 0 and not reply.chunks:
+                reply.snapshot_first = True
+            self._snapshots += 1
             return self._feed_snapshot(event)
         if isinstance(event, MetadataEvent):
-            reply.metadata.update(event.metadata)
-            sources = event.metadata.get("sources")
-            if isinstance(sources, list):
-                for source in sources:
-                    self._add_source(source)
-            elif sources is not None:
-                reply.warnings.append("metadata 'sources' is not a list; ignored")
+            self._feed_metadata(event.metadata)
         elif isinstance(event, ActionEvent):
             reply.actions.append(event.action)
             if event.action_type == "request_handoff":
                 reply.handoff = True
-        elif isinstance(event, SyncChatHistoryEvent):
-            turns = event.turns
-            reply.turns = share_turns(self._previous_turns, turns) if self._previous_turns else turns
+            elif event.action_type == "tool_call":
+                reply.tool_calls.append(_tool_call(event.action))
+        elif isinstance(event, SyncChatHistoryEvent):  # the history wins over metadata.turns
+            self._history_synced = True
+            reply.turns = self._shared(event.turns)
         elif isinstance(event, DebugEvent):
             reply.debug.append(event.raw)
         elif isinstance(event, UnknownEvent):
@@ -255,14 +295,47 @@ class ReplyBuilder:
             reply.warnings.append(f"ignored a frame: {event.reason}: {event.raw!r}")
         return event
 
+    def _feed_metadata(self, metadata: dict[str, Any]) -> None:
+        reply = self.reply
+        reply.metadata.update(metadata)
+        sources = metadata.get("sources")
+        if isinstance(sources, list):
+            for source in sources:
+                self._add_source(source)
+        elif sources is not None:
+            reply.warnings.append("metadata 'sources' is not a list; ignored")
+        for key, attribute in (("inputTokens", "input_tokens"), ("outputTokens", "output_tokens")):
+            if key in metadata:
+                count = token_count(metadata[key])
+                setattr(reply, attribute, count)
+                if count is None and metadata[key] is not None:
+                    shown = _short(metadata[key])
+                    reply.warnings.append(f"metadata '{key}' is not a count of tokens ({shown}); ignored")
+        turns = metadata.get("turns")
+        if isinstance(turns, list):  # the reference client reads the turns here; keep one shared copy
+            reply.metadata["turns"] = shared = self._shared(turns)
+            if not self._history_synced:
+                reply.turns = shared
+        elif turns is not None:
+            reply.warnings.append("metadata 'turns' is not a list; ignored")
+
+    def _shared(self, turns: list[Any]) -> list[Any]:
+        return share_turns(self._previous_turns, turns) if self._previous_turns else turns
+
     def _note_index(self, event: ChunkEvent) -> None:
-        """Warn about a gap, a repeat or an index that is not a whole number (once)."""
+        """Warn about a gap, a repeat or an index that is not a whole number (once).
+
+        An index is in order when it follows the last chunk of either kind (one shared
+        sequence) or the last chunk of its own kind (a server numbering each apart).
+        """
         reply = self.reply
         if event.index is not None:
-            if event.index != self._next_index:
+            own_next = self._next_by_kind[event.ui_engine]
+            if event.index != self._next_index and event.index != own_next:
                 kind = "repeated" if event.index < self._next_index else "out of order or missing"
                 reply.warnings.append(f"chunk index {_short(event.index)} {kind}: expected {_short(self._next_index)}")
-            self._next_index = event.index + 1
+            self._next_by_kind[event.ui_engine] = event.index + 1
+            self._next_index = max(self._next_index, event.index + 1)
         elif event.raw_index is not None and not self._odd_index_noted:
             self._odd_index_noted = True
             reply.warnings.append(
@@ -296,7 +369,7 @@ class ReplyBuilder:
         label = _source_label(source)
         if label is None:
             self.reply.warnings.append(
-                f"a source with no url or title is kept in source_details only: {_short(source)}"
+                f"a source with no url, title or id is kept in source_details only: {_short(source)}"
             )
         elif label not in self._source_labels:
             self._source_labels.add(label)
@@ -307,7 +380,7 @@ class ReplyBuilder:
         if has_lone_surrogate(raw):
             raw = fix_surrogates(raw)
             self._note_lone_surrogates()
-        parsed = parse_snapshot(raw)
+        parsed, self._snapshot_repaired = read_snapshot(raw)
         if parsed is None:
             self.reply.warnings.append("a ui_engine snapshot could not be parsed; showing it raw")
             self.reply.ui_turn = None
@@ -321,12 +394,25 @@ class ReplyBuilder:
             self._snapshot_text = turn_text(parsed)
         return event if raw is event.text else replace(event, text=raw)
 
+    def _model(self) -> str | None:
+        for value in (self.reply.metadata.get("llmUsed"), _as_dict(self.reply.ui_turn).get("modelId")):
+            if isinstance(value, str) and value.strip():
+                return value
+        return None
+
     def finish(self, status: Status = "complete", error: str | None = None) -> Reply:
         reply = self.reply
         if self._held:  # a high surrogate whose low half never came
             self._held = ""
             reply.chunks.append("\ufffd")
             self._note_lone_surrogates()
+        if self._snapshot_repaired:
+            self._snapshot_repaired = False
+            reply.warnings.append(
+                "the last ui_engine snapshot was cut short (its JSON ended early): it was repaired "
+                "to show what arrived, and may be missing its end"
+            )
+        reply.model = self._model()
         reply.text = self.text
         reply.status = status
         reply.error = error

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import logging
 import os
@@ -36,6 +37,7 @@ from .client import ConvoClient
 from .errors import ConfigurationError, ConvoError
 from .protocol import fix_surrogates, has_lone_surrogate, region_info
 from .reply import Reply, ReplyBuilder
+from .reply_view import reply_view
 from .transcript import transcript_markdown
 from .turns import turn_blocks
 
@@ -260,9 +262,11 @@ class ChatWidget(anywidget.AnyWidget):
                 "handoff": r.handoff,
                 "time_to_first_chunk": r.time_to_first_chunk,
                 "elapsed": r.elapsed,
-                "input_tokens": r.metadata.get("inputTokens"),
-                "output_tokens": r.metadata.get("outputTokens"),
+                "input_tokens": r.input_tokens,
+                "output_tokens": r.output_tokens,
                 "llm_used": r.metadata.get("llmUsed"),
+                "model": r.model,
+                "tool_calls": [dataclasses.asdict(call) for call in r.tool_calls],
                 "convo_id": r.convo_id,
             }
             for r in self._replies
@@ -427,6 +431,7 @@ class ChatWidget(anywidget.AnyWidget):
                 "handoff": bool(reply.handoff),
                 "blocks": _valid(turn_blocks(reply.ui_turn)) if reply.ui_turn is not None else [],
                 "prompt_id": user["id"],
+                **_valid(reply_view(reply)),  # tool calls, actions, usage, titled sources, blocks_first
             }
             self._tail_seq += 1
             with self.hold_sync():
