@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .cassette import Cassette, CassetteError, CassetteMiss, Recorder, Replay
 from .client import ConvoClient, PendingReply
-from .errors import ConfigurationError, ConvoError, InsecureURLError, StreamError
+from .errors import ConfigurationError, ConvoError, FormError, InsecureURLError, StreamError
 from .reply import Reply, ToolCall
 from .server import AgentRequest, EmbeddedServer, Faults, serve
 
@@ -31,6 +31,7 @@ __all__ = [
     "EmbeddedServer",
     "Expect",
     "Faults",
+    "FormError",
     "InsecureURLError",
     "PendingReply",
     "Recorder",

@@ -61,3 +61,16 @@ class SuiteError(ConfigurationError):
             key=self.key,
             source=self.source or source,
         )
+
+
+class FormError(ConvoError, ValueError):
+    """Values for a form or input do not fit its fields; nothing was sent.
+
+    ``problems`` maps each bad field's id to what to fix (the agent's own message when its
+    field has one); ``field`` is the first of them. The message lists them all by label.
+    """
+
+    def __init__(self, message: str, problems: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.problems: dict[str, str] = dict(problems or {})
+        self.field: str | None = next(iter(self.problems), None)
