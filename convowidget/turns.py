@@ -28,12 +28,14 @@ _HIDDEN_PREFIXES = ("debug:", "context:")
 
 
 def _payload(message: object) -> tuple[str, dict[str, Any]]:
+    """A message's type and ``item.payload``; an unwrapped ``{type, payload}`` (the agent's raw
+    output shape in the spec) is read too."""
     if not isinstance(message, dict):
         return "unknown", {}
     item = message.get("item")
     item = item if isinstance(item, dict) else {}
     kind = item.get("type") or message.get("type") or "text"
-    payload = item.get("payload")
+    payload = item.get("payload") if "item" in message else message.get("payload")
     return (kind if isinstance(kind, str) else "unknown"), (payload if isinstance(payload, dict) else {})
 
 

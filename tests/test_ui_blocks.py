@@ -273,6 +273,12 @@ def test_no_type_the_spec_lists_is_unsupported():
     assert blocks(message("audio", {}))[0] == {"kind": "unsupported", "type": "audio"}
 
 
+def test_messages_in_the_agents_raw_shape_are_read_too():
+    raw = [{"type": "text", "payload": {"message": "Hi"}}, {"type": "iFrame", "payload": SPEC_EXAMPLES["iFrame"]}]
+    assert [b["kind"] for b in turn_blocks(raw)] == ["text", "iframe"]
+    assert turn_text(raw) == "Hi\n\nEmbedded content: https://maps.example.com/embed"
+
+
 def test_a_form_only_reply_has_readable_text():
     turn = {"from": "bot", "messages": [message("form", CONTACT_FORM), message("input", SPEC_EXAMPLES["input"])]}
     assert turn_text(turn) == (
