@@ -18,8 +18,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, I
 from dataclasses import dataclass, field
 from typing import Any
 
-from .demo import split_chunks
-from .protocol import ChunkEvent, MetadataEvent
+from .agent import split_chunks
+from .protocol import ChunkEvent, MetadataEvent, visual_images
 
 __all__ = ["Agent", "AgentRequest", "ThreadedIterator", "agent_items"]
 
@@ -28,13 +28,70 @@ log = logging.getLogger("convowidget.server")
 
 @dataclass(frozen=True)
 class AgentRequest:
-    """What an agent gets for one prompt. ``request`` is the whole interact object."""
+    """What an agent gets for one prompt: the prompt, the conversation, and what the request asks.
+
+    ``history`` is the conversation so far as the agent should see it, ending with this
+    prompt's own human turn (none for ``start``): the stored turns, or the request's
+    ``turnsHistory`` when it sent one. ``request`` is the whole interact object, as sent.
+
+    From the request's optional fields, by their Python names:
+
+    - ``session_id``: ``sessionId``; the ``convo_id`` when none was sent (as the service does);
+    - ``disable_ui_engine``: ``disableUiEngine``; answer in markdown this turn. The server
+      already writes ``convowidget.agent`` messages as markdown then;
+    - ``record_history``: False for ``disableRecordHistory``: this turn is not stored;
+    - ``history_given``: the request sent ``turnsHistory``, which ``history`` holds;
+    - ``images``: the image URLs of a ``messageType: "visual"`` prompt (``visualPayload``);
+    - ``form_submission``: ``formSubmissionMetadata`` when a form or input was submitted
+      (``{type, mid, submittedData: [{index, label, value, field_id, field_type}]}``),
+      password values included: the agent asked for them, and must never repeat them;
+      ``form_values`` reads it as ``{field_id: value}``;
+    - ``action_metadata``: ``actionMetadata`` (``{mid}``, the message acted on).
+    """
 
     prompt: str
     convo_id: str
     agent_id: str
     history: list[dict[str, Any]]
     request: dict[str, Any] = field(repr=False)
+    session_id: str = ""
+    disable_ui_engine: bool = False
+    record_history: bool = True
+    history_given: bool = False
+    images: list[str] = field(default_factory=list)
+    form_submission: dict[str, Any] | None = field(default=None, repr=False)
+    action_metadata: dict[str, Any] | None = None
+
+    @classmethod
+    def from_interact(cls, request: dict[str, Any], history: list[dict[str, Any]]) -> AgentRequest:
+        """The agent's view of a received interact object, with the history it should see."""
+        session = request.get("sessionId")
+        submission = request.get("formSubmissionMetadata")
+        action = request.get("actionMetadata")
+        return cls(
+            request["prompt"],
+            request["convoId"],
+            request["agentId"],
+            history,
+            request,
+            session_id=session if isinstance(session, str) and session else request["convoId"],
+            disable_ui_engine=request.get("disableUiEngine") is True,
+            record_history=request.get("disableRecordHistory") is not True,
+            history_given=isinstance(request.get("turnsHistory"), list),
+            images=visual_images(request),
+            form_submission=submission if isinstance(submission, dict) else None,
+            action_metadata=action if isinstance(action, dict) else None,
+        )
+
+    @property
+    def form_values(self) -> dict[str, Any]:
+        """``{field_id: value}`` of a submitted form or input ({} when none was); passwords included."""
+        items = (self.form_submission or {}).get("submittedData")
+        values: dict[str, Any] = {}
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("field_id"), str):
+                values.setdefault(item["field_id"], item.get("value"))
+        return values
 
 
 Agent = Callable[[AgentRequest], Any]

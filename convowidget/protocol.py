@@ -316,6 +316,18 @@ def _visual_fields(prompt: str, images: object) -> dict[str, Any]:
     return {"messageType": "visual", "visualPayload": payload}
 
 
+def visual_images(request: dict[str, Any]) -> list[str]:
+    """The image addresses a received request carries: ``visualPayload.images``, else its
+    ``image``, when ``messageType`` is ``"visual"``; [] otherwise. Strings only, as sent."""
+    payload = request.get("visualPayload")
+    if request.get("messageType") != "visual" or not isinstance(payload, dict):
+        return []
+    images = payload.get("images")
+    if not isinstance(images, list) or not images:
+        images = [payload.get("image")]
+    return [image for image in images if isinstance(image, str) and image]
+
+
 def build_interact(
     *,
     agent_id: str | None,

@@ -23,7 +23,6 @@ import logging
 import math
 import os
 import threading
-import time
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -38,6 +37,8 @@ from websockets.http11 import Request, Response
 from ._agents import Agent, AgentRequest, agent_items
 from ._logs import wire_logger
 from ._options import finite_number, whole
+from ._turn_record import BotTurn, open_turn
+from .agent import UIMessage
 from .cassette import Cassette, CassetteMiss, Replay
 from .demo import LABEL as DEMO_LABEL
 from .demo import demo_agent
@@ -53,7 +54,6 @@ from .protocol import (
     loads,
     validate_request,
 )
-from .turns import parse_snapshot, turn_text
 
 __all__ = ["AgentRequest", "EmbeddedServer", "Faults", "serve"]
 
@@ -120,11 +120,6 @@ def _origins(value: object) -> frozenset[str]:
     return frozenset(value)
 
 
-def _text_turn(who: str, text: str) -> dict[str, Any]:
-    message = {"type": "text", "item": {"type": "text", "payload": {"message": text}}}
-    return {"from": who, "messages": [message], "ts": int(time.time())}
-
-
 def _words(text: str) -> int:
     return len(text.split())
 
@@ -153,31 +148,6 @@ class _History:
         while self.turns and (len(self.turns) > max_turns or self.size > max_bytes):
             self.turns.popleft()
             self.size -= self._sizes.popleft() + (2 if self.turns else 0)
-
-
-class _Reply:
-    """What one answer has sent so far: chunk count, plain text, the last snapshot, metadata to send."""
-
-    __slots__ = ("chunks", "metadata", "plain", "snapshot")
-
-    def __init__(self) -> None:
-        self.chunks = 0
-        self.plain: list[str] = []
-        self.snapshot = ""
-        self.metadata: dict[str, Any] = {}
-
-    def add(self, text: str, ui_engine: bool) -> None:
-        if ui_engine:
-            self.snapshot = text
-        else:
-            self.plain.append(text)
-        self.chunks += 1
-
-    def text(self) -> str:
-        text = "".join(self.plain)
-        if self.snapshot:
-            text = (text + "\n\n" if text else "") + turn_text(parse_snapshot(self.snapshot) or {})
-        return text
 
 
 class EmbeddedServer:
@@ -438,33 +408,61 @@ class EmbeddedServer:
             self.conversations.popitem(last=False)
         return history
 
+    def _open_turn(self, request: dict[str, Any]) -> tuple[AgentRequest, _History | None]:
+        """The agent's request, and where this turn will be stored (None: it will not be).
+
+        See ``_turn_record.open_turn`` for what the agent sees; unless the request says
+        ``disableRecordHistory``, the stored history becomes that: so after a
+        ``turnsHistory`` the conversation holds those turns and this exchange.
+        """
+        convo_id = request["convoId"]
+        if request.get("disableRecordHistory") is True:
+            kept = self.conversations.get(convo_id)
+            opened = open_turn(request, kept.turns if kept is not None else ())
+            return AgentRequest.from_interact(request, opened.turns), None
+        stored = self._history(convo_id)
+        opened = open_turn(request, stored.turns)
+        if opened.replaces:
+            stored = self._replace_history(convo_id, opened.turns)
+        elif opened.human is not None:
+            stored.append(opened.human, self.max_history_turns, self.max_history_bytes)
+        return AgentRequest.from_interact(request, list(stored.turns)), stored
+
+    def _replace_history(self, convo_id: str, turns: list[dict[str, Any]]) -> _History:
+        """The conversation's stored history, replaced by ``turns`` (within the caps)."""
+        self.conversations.pop(convo_id, None)
+        history = self._history(convo_id)
+        for turn in turns:
+            history.append(turn, self.max_history_turns, self.max_history_bytes)
+        return history
+
     async def _answer(self, ws: ServerConnection, request: dict[str, Any], faults: Faults | None) -> None:
         if self.replay is not None:
             await self._play(ws, request, self.replay)
             return
-        convo_id, prompt = request["convoId"], request["prompt"]
-        history = self._history(convo_id)
-        if prompt.strip().lower() != "start":  # the greeting adds no user turn
-            history.append(_text_turn("human", prompt), self.max_history_turns, self.max_history_bytes)
-        agent_request = AgentRequest(prompt, convo_id, request["agentId"], list(history.turns), request)
-        reply = _Reply()
+        agent_request, history = self._open_turn(request)
+        reply = BotTurn()
         try:
             async with contextlib.aclosing(agent_items(self.agent, agent_request)) as items:
-                if not await self._stream(ws, items, reply, faults):
+                if not await self._stream(ws, items, reply, faults, agent_request.disable_ui_engine):
                     return
         except ConnectionClosed:
             raise
         except (Exception, SystemExit) as exc:  # an agent calling sys.exit() ends its reply, not the server
-            log.exception("the agent failed on a prompt in conversation %s", convo_id)
+            log.exception("the agent failed on a prompt in conversation %s", agent_request.convo_id)
             await ws.close(CloseCode.INTERNAL_ERROR, _trim_reason(f"agent error: {type(exc).__name__}: {exc}"))
             return
         if faults is not None and await self._strike(ws, faults, reply.chunks):
             return
-        text = reply.text()
-        history.append(_text_turn("bot", text), self.max_history_turns, self.max_history_bytes)
-        usage = {"inputTokens": _words(prompt), "outputTokens": _words(text), "llmUsed": self._model_name}
+        if history is not None:
+            history.append(reply.turn(), self.max_history_turns, self.max_history_bytes)
+        else:  # not recorded: the history as stored, without this exchange
+            history = self.conversations.get(agent_request.convo_id)
+        words = (_words(agent_request.prompt), _words(reply.text()))
+        usage = {"inputTokens": words[0], "outputTokens": words[1], "llmUsed": self._model_name}
+        turns = list(history.turns) if history is not None else []
         await ws.send(dumps({"type": "metadata", "metadata": {**usage, **reply.metadata}}))
-        await ws.send(json.dumps({"type": "sync_chat_history", "turns": list(history.turns)}))
+        await ws.send(json.dumps({"type": "sync_chat_history", "turns": turns}))
         await ws.close(CloseCode.NORMAL_CLOSURE)
 
     @staticmethod
@@ -488,9 +486,17 @@ class EmbeddedServer:
             ws.transport.abort()
 
     async def _stream(
-        self, ws: ServerConnection, items: AsyncIterator[Any], reply: _Reply, faults: Faults | None
+        self,
+        ws: ServerConnection,
+        items: AsyncIterator[Any],
+        reply: BotTurn,
+        faults: Faults | None,
+        plain_only: bool = False,
     ) -> bool:
-        """Send the agent's items as frames, keeping its metadata for the end; False when a fault ended it."""
+        """Send the agent's items as frames, keeping its metadata for the end; False when a fault ended it.
+
+        A ``UIMessage`` goes out as the turn's snapshot so far, or as markdown when ``plain_only``.
+        """
         delay = faults.chunk_delay if faults and faults.chunk_delay is not None else self.chunk_delay
         async for item in items:
             if isinstance(item, MetadataEvent):
@@ -499,6 +505,8 @@ class EmbeddedServer:
             if isinstance(item, dict) and item.get("type") == "metadata" and isinstance(item.get("metadata"), dict):
                 reply.metadata.update(item["metadata"])
                 continue
+            if isinstance(item, UIMessage):
+                item = _as_plain(item, reply) if plain_only else ChunkEvent(reply.with_message(item.wire()), None, True)
             event = self._to_frame(item, reply.chunks)
             if event is None:
                 continue
@@ -528,7 +536,8 @@ class EmbeddedServer:
                 return dumps(data), (item["chunk"], bool(item.get("ui_engine")))
             return dumps(item), None
         if isinstance(item, ChunkEvent):
-            return encode_event(ChunkEvent(item.text, index, item.ui_engine)), (item.text, item.ui_engine)
+            chunk = ChunkEvent(item.text, index, item.ui_engine, None, item.is_v2)
+            return encode_event(chunk), (item.text, item.ui_engine)
         event: Event = item
         return encode_event(event), None
 
@@ -548,6 +557,12 @@ class EmbeddedServer:
             await ws.wait_closed()
             return True
         return False
+
+
+def _as_plain(message: UIMessage, reply: BotTurn) -> str:
+    """A UI message as markdown for a turn without the ui_engine, a paragraph of its own."""
+    text = message.markdown()
+    return f"\n\n{text}" if text and reply.plain else text
 
 
 def _replay(

@@ -13,6 +13,7 @@ import pytest
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from convowidget import ChatWidget, ConvoClient, EmbeddedServer, Faults, serve
+from convowidget.agent import UIMessage
 from convowidget.demo import SLOW_CHUNKS, SLOW_SECONDS, Pause, knowledge_base, long_story, script, search
 from convowidget.protocol import ChunkEvent, validate_request
 
@@ -184,7 +185,7 @@ def test_the_menu_and_the_greeting_lead_to_code_a_long_reply_and_a_slow_one(clie
     suggested = set(re.findall(r"(?<!\*)\*([a-z][a-z ]+)\*(?!\*)", greeting))
     assert {"show me some code", "tell me a long story", "answer slowly", "menu"} <= suggested
     assert fences(text_of("show me some code")) and len(text_of("tell me a long story").split()) > 2000
-    assert pauses("answer slowly") and any(isinstance(i, dict) and i.get("ui_engine") for i in script("menu"))
+    assert pauses("answer slowly") and any(isinstance(i, UIMessage) for i in script("menu"))
 
 
 def test_a_question_it_cannot_answer_suggests_what_it_can_show(client):

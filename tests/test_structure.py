@@ -19,12 +19,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "convowidget"
 # siblings that do not import each other. Keep in step with README.md ("Development").
 LAYERS = [
     "errors",
-    "_io _logs _options _retry _urls _dataframe transcript _markdown demo _metadata",
+    "_io _logs _options _retry _urls _dataframe transcript _markdown _metadata",
     "protocol forms",
     "ui",
     "turns",
-    "reply",
-    "_failures cassette _streaming _agents _suite_checks _run_records reply_view",
+    "reply agent",
+    "_failures cassette _streaming _agents _suite_checks _run_records reply_view demo _turn_record",
     "_connection _expect _results_html _saved_copy",
     "client server suite results",
     "runner",
