@@ -12,10 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from convowidget import ChatWidget, ConvoClient, EmbeddedServer, Faults, serve
+from convowidget import ChatWidget, ConvoClient, EmbeddedServer, Faults, agent, serve
 from convowidget.agent import UIMessage
-from convowidget.demo import SLOW_CHUNKS, SLOW_SECONDS, Pause, knowledge_base, long_story, script, search
-from convowidget.protocol import ChunkEvent, validate_request
+from convowidget.demo import INTRO_VIDEO, SLOW_CHUNKS, SLOW_SECONDS, Pause, knowledge_base, long_story, script, search
+from convowidget.forms import form_submission
+from convowidget.protocol import ChunkEvent, encode_event, validate_request
+from convowidget.turns import turn_blocks
+from convowidget.ui import FIELD_TYPES
 
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.M | re.S)
 
@@ -257,3 +260,167 @@ def test_saving_notebooks_describes_the_collapsed_html_copy(client):
     assert reply.sources[0] == "kb/panel.md#saving-notebooks"
     said = " ".join(reply.text.split())
     assert "plain HTML" in said and "collapsed" in said and "markdown copy" not in said
+
+
+# ---------------------------------------------------------------------------- what web-chat agents send
+
+
+def blocks_of(reply) -> dict[str, dict]:
+    """The reply's rich blocks by kind (one of each kind expected)."""
+    return {block["kind"]: block for block in turn_blocks(reply.ui_turn)} if reply.ui_turn else {}
+
+
+def test_book_a_demo_answers_with_a_form_of_every_kind_of_field(client):
+    reply = client.ask("I'd like to book a demo")
+    form = blocks_of(reply)["form"]
+    assert form["title"] == "Book a demo" and form["mid"] and not form["submitted"]
+    kinds = {field["id"]: field["type"] for field in form["fields"]}
+    assert kinds == {
+        "name": "text",
+        "email": "email",
+        "company": "text",
+        "team_size": "select",
+        "date": "date",
+        "message": "textarea",
+        "consent": "checkbox",
+    }
+    (size,) = [field for field in form["fields"] if field["type"] == "select"]
+    assert len(size["options"]) >= 3
+    assert reply.status == "complete" and not reply.warnings
+
+
+def test_subscribe_answers_with_an_email_input_sent_on_enter(client):
+    field = blocks_of(client.ask("Subscribe me to the newsletter"))["input"]
+    assert field["field"]["type"] == "email" and field["field"]["required"] and field["submit_on_enter"]
+
+
+def test_watch_the_intro_answers_with_a_vertical_https_video_embed(client):
+    iframe = blocks_of(client.ask("Can I watch the intro?"))["iframe"]
+    assert iframe["layout"] == "vertical" and iframe["url"] == INTRO_VIDEO
+    assert iframe["url"].startswith("https://") and "/embed/" in iframe["url"] and iframe["host"]
+
+
+def test_where_is_my_order_calls_a_tool_then_answers_from_its_output(client):
+    reply = client.ask("Where is my order CW-2001?")
+    (call,) = reply.tool_calls
+    assert call.name == "lookup_order" and call.input == {"order_id": "CW-2001"}
+    assert call.output["order_id"] == "CW-2001" and call.output["status"] == "shipped"
+    assert json.loads(json.dumps(call.output)) == call.output  # JSON, as a real tool's output
+    assert "CW-2001" in reply.text and call.output["eta"] in reply.text and "made up" in reply.text
+    assert reply.actions.index(next(a for a in reply.actions if a["type"] == "tool_call")) == 0
+    assert client.ask("where is my order?").tool_calls[0].input["order_id"]  # an id even when none is given
+
+
+def test_save_my_settings_answers_with_a_success_notice(client):
+    notice = blocks_of(client.ask("Please save my settings"))["notice"]
+    assert notice == {"kind": "notice", "level": "success", "text": "Saved!"}
+
+
+PASSWORD = "correct-Horse-battery-9"
+
+
+def test_a_submitted_form_is_thanked_by_name_and_stored_without_its_password(server, client):
+    asked = client.ask("book a demo")
+    sent = form_submission(
+        blocks_of(asked)["form"],
+        {"name": "Ann Example", "email": "ann@example.org", "team_size": "2-10", "date": "2031-03-04", "consent": True},
+    )
+    thanks = client.ask(sent.prompt, asked.convo_id, **sent.extra)
+    assert thanks.text.startswith("Thanks, Ann Example!") and "Team size" in thanks.text
+    person = thanks.turns[-2]
+    (context,) = [m for m in person["messages"] if m["type"] == "context:form_submission"]
+    assert {i["field_id"]: i["value"] for i in context["item"]["payload"]["submittedData"]}["team_size"] == "2-10"
+    (stored_form,) = [b for b in turn_blocks(thanks.turns[1]) if b["kind"] == "form"]
+    assert stored_form["submitted"] and stored_form["values"]["name"] == "Ann Example"
+
+
+def test_a_password_submitted_to_the_demo_is_never_repeated_nor_stored(server, client):
+    fields = [
+        agent.form_field("full_name", "Full name", required=True),
+        agent.form_field("secret", "Password", "password", required=True),
+    ]
+    signup = {"from": "bot", "messages": [agent.form(fields, title="Sign up").wire()]}
+    (form,) = turn_blocks(signup)
+    sent = form_submission(form, {"full_name": "Bo", "secret": PASSWORD})
+    assert PASSWORD not in sent.prompt
+    frames = []
+    pending = client.start(
+        sent.prompt, on_event=lambda event, builder: frames.append(encode_event(event)), **sent.extra
+    )
+    reply = pending.result(10)
+    assert reply.text.startswith("Thanks, Bo!") and PASSWORD not in reply.text
+    assert [f for f in frames if '"sync_chat_history"' in f] and all(PASSWORD not in f for f in frames)
+    (context,) = [m for m in reply.turns[0]["messages"] if m["type"] == "context:form_submission"]
+    assert [i["value"] for i in context["item"]["payload"]["submittedData"]] == ["Bo", None]
+
+
+def test_the_menu_leads_to_every_web_chat_message(client):
+    menu = client.ask("menu")
+    (card,) = [b for b in turn_blocks(menu.ui_turn) if b["kind"] == "card"]
+    prompts = [b["message"] for b in card["buttons"]]
+    shown = {}
+    for prompt in prompts:
+        reply = client.ask(prompt)
+        kinds = set(blocks_of(reply)) - {"text"}
+        shown.update(dict.fromkeys(kinds, prompt))
+        if reply.tool_calls:
+            shown["tool call"] = prompt
+    assert {"form", "input", "iframe", "notice", "tool call"} <= set(shown), shown
+
+
+def test_the_greeting_and_i_dont_know_name_the_web_chat_messages(client):
+    wanted = {"book a demo", "subscribe", "watch the intro", "where is my order", "save my settings"}
+    for prompt in ("start", "What is the weather on Mars?"):
+        said = client.ask(prompt).text
+        assert wanted <= set(re.findall(r"(?<!\*)\*([a-z][a-z ]+)\*(?!\*)", said)), prompt
+
+
+@pytest.mark.parametrize(
+    ("prompt", "words"),
+    [
+        ("menu", ["Pick one", "**Streaming**", "**Book a demo**", "**convowidget**"]),
+        ("book a demo", ["**Book a demo**", "- Your name (required)", "- Team size: Just me", "Preferred date"]),
+        ("subscribe", ["Email address (required): please send it in a message."]),
+        ("watch the intro", [f"<{INTRO_VIDEO}>"]),
+        ("save my settings", ["**Saved!**"]),
+    ],
+)
+def test_without_the_ui_engine_each_answer_is_markdown(client, prompt, words):
+    reply = client.ask(prompt, disableUiEngine=True)
+    assert reply.ui_turn is None and reply.status == "complete"
+    for word in words:
+        assert word in reply.text
+    assert [m["item"]["type"] for m in reply.turns[-1]["messages"]] == ["text"]
+
+
+def test_without_the_ui_engine_the_order_still_calls_its_tool(client):
+    reply = client.ask("where is my order?", disableUiEngine=True)
+    assert reply.tool_calls[0].name == "lookup_order" and "has shipped" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("prompt", "first"),
+    [
+        ("How do forms work?", "web-chat.md#forms-and-inputs"),
+        ("Can I send a password in a form?", "web-chat.md#forms-and-inputs"),
+        ("What is a tool call?", "web-chat.md#tool-calls"),
+        ("How do iFrames work?", "web-chat.md#embedded-content-iframes"),
+        ("Does a video load by itself?", "web-chat.md#embedded-content-iframes"),
+        ("What are notices?", "web-chat.md#notices"),
+        ("What does disableUiEngine do?", "web-chat.md#plain-text-instead"),
+    ],
+)
+def test_questions_about_web_chat_messages_find_their_section(prompt, first):
+    assert search(prompt)[0].source == f"kb/{first}"
+
+
+def test_the_knowledge_base_tells_the_truth_about_web_chat_messages(client):
+    said = " ".join(" ".join(s.body for s in knowledge_base() if s.source.startswith("kb/web-chat.md")).split())
+    tries = {"book a demo": "form", "subscribe": "input", "watch the intro": "iframe", "save my settings": "notice"}
+    for prompt, kind in tries.items():
+        assert f"*{prompt}*" in said and kind in blocks_of(client.ask(prompt))
+    assert "*where is my order*" in said and client.ask("where is my order").tool_calls
+    assert '"Tool call: lookup_order"' in said and "Load embedded content" in said and "(hidden)" in said
+    assert all(kind in said for kind in FIELD_TYPES)  # every field type the spec lists
+    reply = client.ask("How do forms work?")
+    assert reply.sources[0] == "kb/web-chat.md#forms-and-inputs" and "formSubmissionMetadata" in reply.text
