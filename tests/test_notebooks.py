@@ -222,6 +222,21 @@ def test_quickstart_talks_to_the_demo_agent(run: Runner):
     assert "'complete'" in shown(nb, "answer.status")
 
 
+def test_quickstart_shows_one_of_each_web_chat_message(run: Runner):
+    nb = run("quickstart.ipynb")
+    fields = shown(nb, 'chat.ask("book a demo")')
+    assert "('Your name', 'text')" in fields and "('Team size', 'select')" in fields and "'checkbox')" in fields
+    assert "Thanks, Ada!" in shown(nb, "form_submission(form, values)")
+    rich = shown(nb, '"watch the intro"')
+    assert "'subscribe': [{'kind': 'input'" in rich and "'submit_on_enter': True" in rich
+    assert "'watch the intro': [{'kind': 'iframe', 'layout': 'vertical', 'url': 'https://" in rich
+    assert "'save my settings': [{'kind': 'notice', 'level': 'success', 'text': 'Saved!'}]" in rich
+    order = shown(nb, "order.tool_calls")
+    assert "has shipped" in order and "ToolCall(name='lookup_order', input={'order_id': " in order
+    assert "'status': 'shipped'" in order
+    assert re.fullmatch(r"\(\d+, \d+, 'convowidget-demo'\)", shown(nb, "order.model").strip())
+
+
 def test_capture_replies_evaluates_and_exports(run: Runner):
     nb = run("capture_replies.ipynb")
     statuses = ast.literal_eval(shown(nb, "answers = {"))  # {prompt: status}, in the order asked
