@@ -53,6 +53,7 @@ def test_disable_record_history_streams_the_reply_but_stores_nothing_of_the_turn
     secret = client.ask("off the record", first.convo_id, disableRecordHistory=True)
     assert secret.status == "complete" and secret.text == "echo off the record"
     assert texts(secret.turns) == ["one", "echo one"]  # sync_chat_history: the history without this turn
+    assert texts(list(server.conversations[first.convo_id].turns)) == ["one", "echo one"]
     assert received[-1].record_history is False
     assert texts(received[-1].history) == ["one", "echo one", "off the record"]  # the agent still sees the prompt
     after = client.ask("two", first.convo_id)
@@ -79,6 +80,7 @@ def test_turns_history_replaces_the_stored_history_for_the_turn_and_after(echo):
     assert texts(received[-1].history) == ["earlier question", "earlier answer", "now"]
     # what is stored afterwards: the given turns and this exchange, the old history gone
     assert texts(reply.turns) == ["earlier question", "earlier answer", "now", "echo now"]
+    assert list(server.conversations[first.convo_id].turns) == reply.turns
     later = client.ask("later", first.convo_id)
     assert texts(received[-1].history) == ["earlier question", "earlier answer", "now", "echo now", "later"]
     assert texts(later.turns)[-2:] == ["later", "echo later"] and "stored" not in texts(later.turns)
