@@ -147,7 +147,7 @@ class BotTurn:
     def with_message(self, message: dict[str, Any]) -> str:
         """The snapshot that adds ``message`` to the turn so far (send it, then ``add`` it)."""
         messages = [*self.messages(), message]
-        snapshot = dumps({"from": "bot", "ts": int(time.time()), "messages": messages})
+        snapshot = dumps({"from": "bot", "messages": messages})  # no ts: the same reply is the same snapshot
         self._parsed = (snapshot, messages)
         return snapshot
 

@@ -20,7 +20,6 @@ drop (a field without an id or label, a select without options) and raise
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -52,25 +51,26 @@ def _new_mid() -> str:
 
 @dataclass(frozen=True)
 class UIMessage:
-    """One message of a ui_engine turn: its ``type``, its ``payload`` and a stable ``mid``.
+    """One message of a ui_engine turn: its ``type``, its ``payload``, a ``mid`` and maybe a ``ts``.
 
-    ``mid`` identifies the message: a submitted form or input names it in
-    ``formSubmissionMetadata.mid``, so keep it when you need to know which form came back.
+    ``mid`` identifies the message (a random one unless given): a submitted form or input
+    names it in ``formSubmissionMetadata.mid``, so keep it when you need to know which form
+    came back. ``ts`` (Unix seconds) is sent only when set, so an agent that gives its own
+    ``mid`` s answers the same way every run, as replays and suites compare.
     """
 
     type: str
     payload: dict[str, Any]
     mid: str = field(default_factory=_new_mid)
+    ts: int | None = None
 
     def wire(self) -> dict[str, Any]:
-        """The message as a snapshot carries it: ``{from, type, ts, mid, item: {type, payload}}``."""
-        return {
-            "from": "bot",
-            "type": self.type,
-            "ts": int(time.time()),
-            "mid": self.mid,
-            "item": {"type": self.type, "payload": self.payload},
-        }
+        """The message as a snapshot carries it: ``{from, type, mid, item: {type, payload}}``, and ``ts``."""
+        message: dict[str, Any] = {"from": "bot", "type": self.type, "mid": self.mid}
+        if self.ts is not None:
+            message["ts"] = self.ts
+        message["item"] = {"type": self.type, "payload": self.payload}
+        return message
 
     def markdown(self) -> str:
         """The message written as markdown, for a turn asked for without the ui_engine."""

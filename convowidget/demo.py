@@ -17,7 +17,7 @@ import asyncio
 import datetime as dt
 import re
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -268,23 +268,28 @@ def _content(prompt: str, otherwise: str | None = None) -> Iterator[Item]:
 def _showcase(prompt: str) -> list[Item] | None:
     """The reply to a request for the menu or a web-chat message, or None for other prompts."""
     if _MENU.search(prompt):
-        return list(_menu())
+        return _named("menu", _menu())
     if _BOOK.search(prompt):
-        return [agent.text("Happy to show you around. Tell me a little about your team and pick a day:"), _demo_form()]
+        intro = agent.text("Happy to show you around. Tell me a little about your team and pick a day:")
+        return _named("book", [intro, _demo_form()])
     if _SUBSCRIBE.search(prompt):
         check = {"errorMessage": "Please enter a valid email address"}
         email = agent.form_field("email", "Email address", "email", required=True, validation=check)
-        return [agent.text("Leave your e-mail address and press Enter:"), agent.input_field(email)]
+        return _named("subscribe", [agent.text("Leave your e-mail address and press Enter:"), agent.input_field(email)])
     if _INTRO.search(prompt):
-        return [
-            agent.text("Here is the intro. Nothing loads until you ask for it: press the button to play."),
-            agent.iframe(INTRO_VIDEO, layout="vertical"),
-        ]
+        intro = agent.text("Here is the intro. Nothing loads until you ask for it: press the button to play.")
+        return _named("intro", [intro, agent.iframe(INTRO_VIDEO, layout="vertical")])
     if _ORDER.search(prompt):
         return list(_order(prompt))
     if _SETTINGS.search(prompt):
-        return [agent.text("Your settings are saved (this demo keeps none)."), agent.notice("Saved!", "success")]
+        saved = agent.text("Your settings are saved (this demo keeps none).")
+        return _named("settings", [saved, agent.notice("Saved!", "success")])
     return None
+
+
+def _named(reply: str, messages: list[UIMessage]) -> list[Item]:
+    """The messages with stable ids (``demo-menu-1``...), so the demo answers alike every run."""
+    return [replace(message, mid=f"demo-{reply}-{index}") for index, message in enumerate(messages)]
 
 
 def _demo_form() -> UIMessage:

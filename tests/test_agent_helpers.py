@@ -9,6 +9,7 @@ import pytest
 
 from convowidget import ConfigurationError, ConvoClient, ToolCall, serve
 from convowidget import agent as ui
+from convowidget.agent import UIMessage
 from convowidget.forms import form_submission
 from convowidget.protocol import ChunkEvent
 from convowidget.turns import parse_snapshot, turn_blocks
@@ -171,7 +172,8 @@ def test_without_the_ui_engine_the_server_writes_ui_messages_as_markdown():
 def test_ui_message_wire_shape_follows_the_spec():
     message = ui.notice("Careful", "warning")
     wire = message.wire()
-    assert set(wire) == {"from", "type", "ts", "mid", "item"}
+    assert set(wire) == {"from", "type", "mid", "item"}
+    assert UIMessage("text", {"message": "x"}, "m-1", ts=1700000000).wire()["ts"] == 1700000000
     assert wire["item"] == {"type": "info:warning", "payload": {"message": "Careful"}}
     assert wire["mid"] == message.mid and message.mid != ui.notice("Careful", "warning").mid
     payload = ui.form([ui.form_field("a", "A")], after_submit="Thanks!").payload
