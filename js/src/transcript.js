@@ -11,7 +11,7 @@ import { navigate } from './keyboard.js';
 
 /** @import { MessageContext, TranscriptEntry, UserEntry, AssistantEntry, Pending } from './types.js' */
 /** @import { StreamBuffer } from './state.js' */
-/** @typedef {UserMsg | AssistantMsg} MessageView */
+/** @typedef {UserMsg | AssistantMsg} AnyMessage a message's view */
 /** One message to show: its id, its entry, and whether it is still streaming. @typedef {[id: string, entry: TranscriptEntry, live: boolean]} Item */
 
 const STICK_PX = 40; // this close to the bottom, the log follows new text
@@ -56,7 +56,7 @@ export function panelItems(transcript, pending, buffers) {
  * MIN_NEW new messages were made), messages without a view wait for the next slice,
  * so a long transcript shows its end at once and fills in upwards without blocking
  * the page. Returns true while messages are waiting.
- * @param {Item[]} items @param {Map<string, MessageView>} views @param {(item: Item) => void} draw
+ * @param {Item[]} items @param {Map<string, AnyMessage>} views @param {(item: Item) => void} draw
  */
 function drawNewestFirst(items, views, draw) {
   let made = 0;
@@ -74,7 +74,7 @@ function drawNewestFirst(items, views, draw) {
   return waiting;
 }
 
-/** Put the views of `items` in transcript order, moving only those out of place. @param {HTMLElement} log @param {Item[]} items @param {Map<string, MessageView>} views */
+/** Put the views of `items` in transcript order, moving only those out of place. @param {HTMLElement} log @param {Item[]} items @param {Map<string, AnyMessage>} views */
 function putInOrder(log, items, views) {
   /** @type {ChildNode | null} */
   let cursor = null;
@@ -88,7 +88,7 @@ function putInOrder(log, items, views) {
   }
 }
 
-/** Remove a message's view. @param {Map<string, MessageView>} views @param {string} id @param {MessageView} v */
+/** Remove a message's view. @param {Map<string, AnyMessage>} views @param {string} id @param {AnyMessage} v */
 function dropView(views, id, v) {
   v.destroy();
   v.el.remove();
@@ -98,7 +98,7 @@ function dropView(views, id, v) {
 /**
  * The view of one message, made if needed (a new view when the role changed) and
  * brought up to date.
- * @param {Map<string, MessageView>} views @param {MessageContext} ctx @param {Item} item @param {string | null} latestId
+ * @param {Map<string, AnyMessage>} views @param {MessageContext} ctx @param {Item} item @param {string | null} latestId
  */
 function drawItem(views, ctx, [id, m, live], latestId) {
   const role = m.role === 'user' ? 'user' : 'assistant';
@@ -126,7 +126,7 @@ function drawItem(views, ctx, [id, m, live], latestId) {
  * @param {HTMLElement} log @param {MessageContext} ctx
  */
 function messageList(log, ctx) {
-  /** @type {Map<string, MessageView>} */
+  /** @type {Map<string, AnyMessage>} */
   const views = new Map();
   /** @type {Item[]} */
   let items = [];
