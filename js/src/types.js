@@ -56,7 +56,31 @@ export {};
  * @property {boolean} [handoff] the agent asked for a human
  * @property {Block[] | null} [blocks] ui_engine blocks, shown instead of `text` when not empty
  * @property {string} [prompt_id] the id of the user message it answers
+ *
+ * Keys the kernel adds for features the panel is growing (see `reply_view` in
+ * convowidget/reply_view.py; absent from older kernels and saved notebooks):
+ * @property {ToolCall[]} [tool_calls]
+ * @property {{type: string, text: string}[]} [actions] actions other than handoffs and tool calls
+ * @property {string | null} [handoff_payload]
+ * @property {Usage} [usage]
+ * @property {SourceItem[]} [source_items] the sources with their titles (`sources` stays strings)
+ * @property {boolean} [blocks_first] the blocks came before the plain text: draw them first
+ * @property {string | null} [plain_text] the plain chunks' text when the reply also has blocks
  */
+
+/**
+ * A tool the agent called: its input and output as pretty JSON text (cut at 20,000
+ * characters with a note), `null` when not sent.
+ * @typedef {{name: string, input: string | null, output: string | null}} ToolCall
+ */
+
+/**
+ * The per-reply usage line's numbers, each `null` when unknown.
+ * @typedef {{first_chunk_s: number | null, elapsed_s: number | null, input_tokens: number | null,
+ *   output_tokens: number | null, model: string | null}} Usage
+ */
+
+/** Show the title, else the id, else the URL; linked when the URL is one. @typedef {{url: string | null, title: string | null, id: string | null}} SourceItem */
 
 /** @typedef {'complete' | 'stopped' | 'failed'} ReplyStatus */
 
@@ -88,7 +112,10 @@ export {};
 
 // ---------------------------------------------------------------- ui_engine blocks
 
-/** @typedef {TextBlock | ChoiceBlock | ImageBlock | CardBlock | CarouselBlock | UnsupportedBlock} Block */
+/**
+ * @typedef {TextBlock | ChoiceBlock | ImageBlock | CardBlock | CarouselBlock | UnsupportedBlock
+ *   | FormBlock | InputBlock | IframeBlock | NoticeBlock} Block
+ */
 /** Markdown. @typedef {{kind: 'text', text: string}} TextBlock */
 /** Buttons that send a prompt or open a link. @typedef {{kind: 'choice', buttons: ChoiceButton[]}} ChoiceBlock */
 /** @typedef {{kind: 'image', url: string | {url?: string}, alt?: string}} ImageBlock */
@@ -98,6 +125,34 @@ export {};
  */
 /** @typedef {{kind: 'carousel', cards: CardBlock[]}} CarouselBlock */
 /** A message type the panel does not draw. @typedef {{kind: 'unsupported', type: string}} UnsupportedBlock */
+
+// Blocks the kernel sends that the panel does not draw yet (see convowidget/ui.py).
+// Every string is the agent's text: set it as text, never as HTML.
+
+/**
+ * @typedef {{kind: 'form', mid: string | null, title: string, description: string, fields: FormField[],
+ *   fields_omitted: number, submit: {label: string, style: string}, submitted: boolean,
+ *   values: Record<string, string | boolean | null>}} FormBlock
+ */
+/**
+ * @typedef {{kind: 'input', mid: string | null, field: FormField, submit_on_enter: boolean,
+ *   submitted: boolean, value: string | boolean | null}} InputBlock
+ */
+/**
+ * A form field. A `secret` (password) field's default and value are always null; a
+ * checkbox's are booleans, every other value is text.
+ * @typedef {{id: string, type: string, label: string, placeholder: string, required: boolean,
+ *   default: string | boolean | null, error_message: string,
+ *   options: {value: string, label: string}[],
+ *   validation: {minLength?: number, maxLength?: number, min?: number, max?: number, pattern?: string},
+ *   secret: boolean}} FormField
+ */
+/**
+ * `url`: an https address, or null (then `text`, the agent's raw value, is shown as
+ * text); loaded only on a click.
+ * @typedef {{kind: 'iframe', layout: 'vertical' | 'horizontal', url: string | null, host: string, text: string}} IframeBlock
+ */
+/** @typedef {{kind: 'notice', level: string, text: string}} NoticeBlock */
 /**
  * `message`: sent as a prompt; else an http(s) `url`: a link; neither: the label is sent.
  * @typedef {{label: string, message?: string, url?: string}} ChoiceButton
