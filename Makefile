@@ -46,9 +46,10 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check convowidget tests bench
 	$(BIN)/mypy
 
-## The committed front-end bundle must be exactly what js/ builds.
+## The committed front-end bundle must be exactly what js/ builds; its JSDoc types must check.
 bundle-check:
 	npm ci --no-audit --no-fund --loglevel=error
+	npm run --silent typecheck
 	npm run --silent build
 	npm test --silent
 	git diff --exit-code -- convowidget/static || { echo "convowidget/static differs from what js/ builds: run 'npm run build' and commit"; exit 1; }

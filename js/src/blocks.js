@@ -1,14 +1,12 @@
 // Rendering of ui_engine blocks: text, choice, image, card, carousel, unsupported.
-import { h, safeHref, imageSource, imagePlaceholder, extLink } from './dom.js';
+import { h, control, noTabStop, safeHref, imageSource, imagePlaceholder, extLink, str, arr, obj } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 import { enhance } from './enhance.js';
 
-const str = (v) => (v == null ? '' : String(v));
-const noTabStop = (el) => {
-  el.setAttribute('tabindex', '-1');
-  return el;
-};
+/** @import { MessageContext, Block, CardBlock, ChoiceButton, ImageBlock } from './types.js' */
+/** @typedef {Pick<MessageContext, 'send'>} BlockContext what a block may do: send a prompt */
 
+/** @param {string | undefined} text @param {string} cls */
 function mdBox(text, cls) {
   const box = h('div', { class: 'cw-md ' + cls });
   box.append(enhance(renderMarkdown(text)));
@@ -21,10 +19,12 @@ function mdBox(text, cls) {
  * read as https:; anything else gives a disabled button); a button with
  * neither sends its label. None is a Tab stop of its own (see keyboard.js); the
  * view disables the prompt buttons of every turn but the latest (`cw-choice-send`).
+ * @param {ChoiceButton[] | undefined} list
+ * @param {BlockContext} ctx
  */
 function buttons(list, ctx) {
   const row = h('div', { class: 'cw-choices', role: 'group' });
-  for (const b of Array.isArray(list) ? list : []) {
+  for (const b of arr(list)) {
     if (!b || typeof b !== 'object') continue;
     const label = str(b.label || b.message || b.url) || 'Option';
     if (!b.message && b.url) {
@@ -32,19 +32,11 @@ function buttons(list, ctx) {
       row.append(
         href
           ? noTabStop(extLink(href, label, 'cw-choice cw-choice-link'))
-          : h('button', { class: 'cw-choice', type: 'button', disabled: true, tabindex: '-1', text: label }),
+          : control('cw-choice', label, null, { disabled: true }),
       );
     } else {
       const text = str(b.message || b.label);
-      row.append(
-        h('button', {
-          class: 'cw-choice cw-choice-send',
-          type: 'button',
-          tabindex: '-1',
-          onclick: () => text.trim() && ctx.send(text),
-          text: label,
-        }),
-      );
+      row.append(control('cw-choice cw-choice-send', label, () => text.trim() && ctx.send(text)));
     }
   }
   return row;
@@ -53,6 +45,10 @@ function buttons(list, ctx) {
 /**
  * An agent's image: https: only, lazy and without a referrer; an http: image
  * is a link to it (never loaded); data: and anything else a neutral text.
+ * @param {ImageBlock['url'] | undefined} url
+ * @param {string | undefined} alt
+ * @param {string} cls
+ * @param {string | undefined} [label]
  */
 function image(url, alt, cls, label = alt) {
   const src = typeof url === 'object' && url ? url.url : url;
@@ -64,8 +60,9 @@ function image(url, alt, cls, label = alt) {
   return h('div', { class: 'cw-img-none', text: imagePlaceholder(label) });
 }
 
-function card(c, ctx) {
-  c = c && typeof c === 'object' ? c : {};
+/** @param {Partial<CardBlock> | undefined} card @param {BlockContext} ctx */
+function cardBox(card, ctx) {
+  const c = obj(card);
   return h(
     'div',
     { class: 'cw-card' },
@@ -76,17 +73,23 @@ function card(c, ctx) {
       { class: 'cw-card-body' },
       c.title ? h('div', { class: 'cw-card-title', text: str(c.title) }) : null,
       c.text ? mdBox(c.text, 'cw-card-text') : null,
-      Array.isArray(c.buttons) && c.buttons.length ? buttons(c.buttons, ctx) : null,
+      arr(c.buttons).length ? buttons(c.buttons, ctx) : null,
     ),
   );
 }
 
+/** @param {unknown} type */
 const unsupported = (type) =>
   h('div', { class: 'cw-unsupported', text: `[unsupported message: ${str(type) || 'unknown'}]` });
 
-/** Render one block to an element. `ctx.send(text)` sends a prompt. */
-export function renderBlock(b, ctx) {
-  b = b && typeof b === 'object' ? b : {};
+/**
+ * Render one block to an element. `ctx.send(text)` sends a prompt.
+ * @param {Block} block
+ * @param {BlockContext} ctx
+ * @returns {HTMLElement}
+ */
+export function renderBlock(block, ctx) {
+  const b = obj(block);
   switch (b.kind) {
     case 'text':
       return mdBox(b.text, 'cw-block-text');
@@ -95,25 +98,30 @@ export function renderBlock(b, ctx) {
     case 'image':
       return image(b.url, b.alt, 'cw-block-img');
     case 'card':
-      return card(b, ctx);
+      return cardBox(b, ctx);
     case 'carousel':
-      return h('div', { class: 'cw-carousel', tabindex: '-1' }, ...(Array.isArray(b.cards) ? b.cards : []).map((c) => card(c, ctx)));
+      return h('div', { class: 'cw-carousel', tabindex: '-1' }, ...arr(b.cards).map((c) => cardBox(c, ctx)));
     case 'unsupported':
       return unsupported(b.type);
-    default:
-      return unsupported(b.type || b.kind);
+    default: {
+      const other = /** @type {{kind?: unknown, type?: unknown}} */ (b);
+      return unsupported(other.type || other.kind);
+    }
   }
 }
 
 /** Keeps a container in sync with a blocks array, re-rendering only changed blocks. */
 export class BlocksView {
+  /** @param {HTMLElement} el @param {BlockContext} ctx */
   constructor(el, ctx) {
     this.el = el;
     this.ctx = ctx;
+    /** @type {string[]} */
     this.keys = [];
   }
+  /** @param {Block[]} blocks */
   set(blocks) {
-    const list = Array.isArray(blocks) ? blocks : [];
+    const list = arr(blocks);
     const keys = list.map((b) => JSON.stringify(b));
     list.forEach((b, i) => {
       if (keys[i] === this.keys[i]) return;
@@ -122,7 +130,7 @@ export class BlocksView {
       const old = this.el.children[i];
       old ? old.replaceWith(el) : this.el.append(el);
     });
-    while (this.el.children.length > list.length) this.el.lastElementChild.remove();
+    while (this.el.children.length > list.length) this.el.lastElementChild?.remove();
     this.keys = keys;
   }
 }

@@ -14,16 +14,27 @@
 // the kernel while a cell is busy, so a `hello` may wait minutes for its `welcome`.
 // The panel stays usable until it is certain, and is live again as soon as the kernel
 // answers a `hello` or the host clears its disconnected mark.
+import { listen } from './dom.js';
 
 export const OFFLINE_TEXT = 'The kernel is not connected: run the cell again to chat.';
 export const HOST_OFFLINE_CLASS = 'jupyter-widgets-disconnected';
 
-/** 'unknown' (no proof either way: usable), 'live' (the kernel answered) or 'lost' (certain). */
+/** @import { Model, KernelMessage } from './types.js' */
+/** @typedef {'unknown' | 'live' | 'lost'} ConnectionState */
+/** @typedef {ReturnType<typeof createConnection>} Connection */
+
+/**
+ * 'unknown' (no proof either way: usable), 'live' (the kernel answered) or 'lost' (certain).
+ * @param {Model} model
+ */
 export function createConnection(model) {
+  /** @type {Set<() => void>} */
   const subs = new Set();
   const c = {
+    /** @type {ConnectionState} */
     state: 'unknown',
     subs,
+    /** @param {ConnectionState} state */
     set(state) {
       if (c.state === state) return;
       c.state = state;
@@ -32,7 +43,7 @@ export function createConnection(model) {
     get lost() {
       return c.state === 'lost';
     },
-    /** `model.send(msg)`; false, and the connection lost, when the host throws. */
+    /** `model.send(msg)`; false, and the connection lost, when the host throws. @param {KernelMessage} msg */
     send(msg) {
       try {
         model.send(msg);
@@ -46,37 +57,42 @@ export function createConnection(model) {
     hello() {
       return c.send({ type: 'hello' });
     },
-    /**
-     * Follow the host's disconnected mark on a view's element; returns the unwatch
-     * function. A mark present now or added later is "lost"; a mark removed is "live".
-     */
-    watch(el) {
-      const marked = () => !!(el.closest && el.closest('.' + HOST_OFFLINE_CLASS));
-      let was = marked();
-      if (was) c.set('lost');
-      if (typeof MutationObserver !== 'function') return () => {};
-      const mo = new MutationObserver(() => {
-        const now = marked();
-        if (now !== was) c.set((was = now) ? 'lost' : 'live');
-      });
-      // The mark sits on the view's own element (ipywidgets' DOMWidgetView) or, in
-      // some hosts, on a wrapper: watch both.
-      for (let n = el, i = 0; n && i < 3; n = n.parentElement, i++) {
-        mo.observe(n, { attributes: true, attributeFilter: ['class'] });
-      }
-      return () => mo.disconnect();
-    },
+    /** Follow the host's disconnected mark on a view's element; returns the unwatch function. @param {HTMLElement} el */
+    watch: (el) => watchHostMark(el, c.set),
     dispose() {
-      model.off('msg:custom', onMessage);
-      model.off('comm:close', onClose);
+      unlisten();
       subs.clear();
     },
   };
-  const onMessage = (msg) => {
-    if (msg && typeof msg === 'object' && msg.type === 'welcome') c.set('live');
-  };
-  const onClose = () => c.set('lost');
-  model.on('msg:custom', onMessage);
-  model.on('comm:close', onClose);
+  const unlisten = listen(model, {
+    /** @param {{type?: unknown} | null | undefined} msg */
+    'msg:custom': (msg) => {
+      if (msg && typeof msg === 'object' && msg.type === 'welcome') c.set('live');
+    },
+    'comm:close': () => c.set('lost'),
+  });
   return c;
+}
+
+/**
+ * Follow the host's disconnected mark on a view's element: a mark present now or
+ * added later is "lost"; a mark removed is "live". Returns the unwatch function.
+ * @param {HTMLElement} el
+ * @param {(state: ConnectionState) => void} set
+ */
+function watchHostMark(el, set) {
+  const marked = () => !!(el.closest && el.closest('.' + HOST_OFFLINE_CLASS));
+  let was = marked();
+  if (was) set('lost');
+  if (typeof MutationObserver !== 'function') return () => {};
+  const mo = new MutationObserver(() => {
+    const now = marked();
+    if (now !== was) set((was = now) ? 'lost' : 'live');
+  });
+  // The mark sits on the view's own element (ipywidgets' DOMWidgetView) or, in
+  // some hosts, on a wrapper: watch both.
+  for (let n = /** @type {HTMLElement | null} */ (el), i = 0; n && i < 3; n = n.parentElement, i++) {
+    mo.observe(n, { attributes: true, attributeFilter: ['class'] });
+  }
+  return () => mo.disconnect();
 }

@@ -1,9 +1,22 @@
-// Tiny DOM helpers shared by the view modules.
+// Small helpers shared by the panel's modules, one copy each: building and updating
+// DOM, reading trait values, listening to the model, and time.
+
+/** @import { Model } from './types.js' */
 
 /**
- * Create an element. `attrs` keys: "class" -> className, "text" -> textContent,
+ * What `h` takes as attributes: "class" -> className, "text" -> textContent,
  * "on<event>" -> listener, everything else -> setAttribute (skipped when
  * null/undefined/false; `true` sets an empty attribute).
+ * @typedef {Record<string, string | number | boolean | EventListener | null | undefined>} Attrs
+ */
+
+/**
+ * Create an element with attributes (see `Attrs`) and children (null ones skipped).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Attrs | null} [attrs]
+ * @param {...(Node | string | null | undefined)} children
+ * @returns {HTMLElementTagNameMap[K]}
  */
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
@@ -11,10 +24,10 @@ export function h(tag, attrs, ...children) {
     for (const k in attrs) {
       const v = attrs[k];
       if (v == null || v === false) continue;
-      if (k === 'class') el.className = v;
-      else if (k === 'text') el.textContent = v;
-      else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
-      else el.setAttribute(k, v === true ? '' : v);
+      if (typeof v === 'function') el.addEventListener(k.slice(2), v);
+      else if (k === 'class') el.className = /** @type {string} */ (v);
+      else if (k === 'text') el.textContent = /** @type {string} */ (v);
+      else el.setAttribute(k, v === true ? '' : /** @type {string} */ (v));
     }
   }
   for (const c of children) if (c != null) el.append(c);
@@ -23,7 +36,10 @@ export function h(tag, attrs, ...children) {
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
-/** A small decorative 24x24 stroke icon from one path string. */
+/**
+ * A small decorative 24x24 stroke icon from one path string.
+ * @param {string} d
+ */
 export function icon(d) {
   const svg = document.createElementNS(SVG_NS, 'svg');
   svg.setAttribute('viewBox', '0 0 24 24');
@@ -36,10 +52,91 @@ export function icon(d) {
 }
 
 /**
+ * A button of the panel's own chrome (header, composer, Jump to latest): an icon and,
+ * when given, a visible text. It is a Tab stop.
+ * @param {Attrs} attrs
+ * @param {string} d the icon's path
+ * @param {string} [text]
+ */
+export const iconButton = (attrs, d, text) =>
+  h('button', { type: 'button', ...attrs }, icon(d), text ? h('span', { text }) : null);
+
+/**
+ * A control inside the transcript: a button that is no Tab stop of its own (the
+ * transcript is one; arrow keys reach it, see keyboard.js).
+ * @param {string} cls
+ * @param {string} text
+ * @param {(() => unknown) | null} onclick
+ * @param {Attrs} [attrs]
+ */
+export const control = (cls, text, onclick, attrs) =>
+  h('button', { class: cls, type: 'button', tabindex: '-1', text, onclick, ...attrs });
+
+/**
+ * `el` taken out of the Tab order (a link or scroller inside the transcript); returns it.
+ * @template {Element} E
+ * @param {E} el
+ * @returns {E}
+ */
+export function noTabStop(el) {
+  el.setAttribute('tabindex', '-1');
+  return el;
+}
+
+// Reading trait values, which may be anything a kernel (or a saved notebook) sent.
+
+/** `v` as a string, '' for null and undefined. @param {unknown} v */
+export const str = (v) => (v == null ? '' : String(v));
+
+/**
+ * `v` when it is an array, else an empty one.
+ * @template T
+ * @param {T[] | null | undefined} v
+ * @returns {T[]}
+ */
+export const arr = (v) => (Array.isArray(v) ? v : []);
+
+/**
+ * `v` when it is a plain object (not an array), else an empty one.
+ * @template {object} T
+ * @param {T | null | undefined} v
+ * @returns {Partial<T>}
+ */
+export const obj = (v) => (v && typeof v === 'object' && !Array.isArray(v) ? v : {});
+
+// Setters that leave the DOM alone when nothing changes (no needless mutations or
+// style invalidation on every streaming frame).
+
+/** @param {Node} el @param {string} text */
+export const setText = (el, text) => {
+  if (el.textContent !== text) el.textContent = text;
+};
+
+/** Show or hide `el` (the `hidden` attribute). @param {HTMLElement} el @param {boolean} on */
+export const show = (el, on) => {
+  if (el.hidden === on) el.hidden = !on;
+};
+
+/** Set an attribute, or remove it when `value` is null. @param {Element} el @param {string} name @param {string | null} value */
+export const setAttr = (el, name, value) => {
+  if (value == null) el.removeAttribute(name);
+  else if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+};
+
+/** Enable or disable a button. @param {HTMLButtonElement} el @param {boolean} off */
+export const setDisabled = (el, off) => {
+  if (el.disabled !== off) el.disabled = off;
+};
+
+// Agent URLs.
+
+/**
  * Where an agent's link may point: http(s), mailto: and tel: URLs. A
  * protocol-relative `//host/x` becomes `https://host/x`. Anything else
  * (javascript:, data:, vbscript:, file:, relative paths, ...) gives null, and
  * the caller shows the link as text.
+ * @param {unknown} u
+ * @returns {string | null}
  */
 export function safeHref(u) {
   if (typeof u !== 'string') return null;
@@ -49,9 +146,17 @@ export function safeHref(u) {
 }
 
 /**
+ * @typedef {{kind: 'img', src: string, href?: undefined}
+ *   | {kind: 'link', href: string, src?: undefined}
+ *   | {kind: 'none', src?: undefined, href?: undefined}} ImageSource
+ */
+
+/**
  * How an agent's image may be shown: `{kind: 'img', src}` for https: (and
  * `//host`, read as https:), `{kind: 'link', href}` for http: (shown as a
  * link, never loaded), `{kind: 'none'}` for data: and anything else.
+ * @param {unknown} u
+ * @returns {ImageSource}
  */
 export function imageSource(u) {
   const href = safeHref(typeof u === 'string' ? u : '');
@@ -60,15 +165,21 @@ export function imageSource(u) {
   return { kind: 'none' };
 }
 
-/** The neutral text shown instead of an image that is not loaded. */
+/** The neutral text shown instead of an image that is not loaded. @param {unknown} alt */
 export const imagePlaceholder = (alt) => (alt && String(alt).trim() ? `[image: ${String(alt).trim()}]` : '[image]');
 
-/** An <a> that always opens in a new tab without opener/referrer. */
+/**
+ * An <a> that always opens in a new tab without opener/referrer.
+ * @param {string} href @param {string} text @param {string} [cls]
+ */
 export function extLink(href, text, cls) {
   return h('a', { class: cls, href: href.trim(), target: '_blank', rel: 'noopener noreferrer', text });
 }
 
-/** Copy text to the clipboard; falls back to a hidden textarea + execCommand. True when copied. */
+/**
+ * Copy text to the clipboard; falls back to a hidden textarea + execCommand. True when copied.
+ * @param {string} text
+ */
 export async function copyText(text) {
   try {
     if (navigator.clipboard && navigator.clipboard.writeText) {
@@ -85,7 +196,7 @@ export async function copyText(text) {
     style: 'position:fixed;top:0;left:-9999px;opacity:0',
   });
   ta.value = text;
-  const back = document.activeElement;
+  const back = /** @type {HTMLElement | null} */ (document.activeElement);
   document.body.append(ta);
   ta.select();
   let ok = false;
@@ -99,8 +210,28 @@ export async function copyText(text) {
   return ok;
 }
 
+// Model events.
+
+/**
+ * Listen to the model: `handlers` maps event names ('change:status', 'msg:custom', ...)
+ * to functions, added in that order. Returns the function that removes them all.
+ * @param {Pick<Model, 'on' | 'off'>} model
+ * @param {Record<string, (...args: any[]) => void>} handlers
+ */
+export function listen(model, handlers) {
+  const list = Object.entries(handlers);
+  for (const [name, f] of list) model.on(name, f);
+  return () => {
+    for (const [name, f] of list) model.off(name, f);
+  };
+}
+
+// Time.
+
+/** @param {() => void} cb @returns {number} */
 export const raf = (cb) =>
   typeof requestAnimationFrame === 'function' ? requestAnimationFrame(cb) : setTimeout(cb, 16);
+/** @param {number} id */
 export const caf = (id) =>
   typeof cancelAnimationFrame === 'function' ? cancelAnimationFrame(id) : clearTimeout(id);
 

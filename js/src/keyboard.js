@@ -8,26 +8,31 @@
 // Tab leaves the transcript for the message box; Shift+Tab from the message box
 // comes back to it.
 
-/** The messages of the log, in order. */
-const messagesOf = (log) => [...log.children].filter((n) => n.getAttribute('role') === 'article');
+/** The messages of the log, in order. @param {HTMLElement} log @returns {HTMLElement[]} */
+const messagesOf = (log) =>
+  /** @type {HTMLElement[]} */ ([...log.children].filter((n) => n.getAttribute('role') === 'article'));
 
-/** The controls of a message that can be used now, in document order. */
+/** The controls of a message that can be used now, in document order. @param {HTMLElement} msg */
 export function controlsOf(msg) {
-  return [...msg.querySelectorAll('button, a[href]')].filter((c) => !c.disabled && !c.closest('[hidden]'));
+  /** @type {NodeListOf<HTMLElement & {disabled?: boolean}>} */
+  const all = msg.querySelectorAll('button, a[href]');
+  return [...all].filter((c) => !c.disabled && !c.closest('[hidden]'));
 }
 
+/** @param {HTMLElement | undefined} el */
 const focus = (el) => {
   if (!el) return false;
   el.focus();
   return true;
 };
 
-/** Handle one keydown inside `log`; true when it was a navigation key (the caller stops it). */
+/** Handle one keydown inside `log`; true when it was a navigation key (the caller stops it). @param {HTMLElement} log @param {KeyboardEvent} e */
 export function navigate(log, e) {
   if (e.ctrlKey || e.metaKey || e.altKey) return false;
   const list = messagesOf(log);
   if (!list.length) return false;
-  const msg = e.target === log ? null : list.find((m) => m.contains(e.target));
+  const target = /** @type {HTMLElement} */ (e.target);
+  const msg = target === log ? null : list.find((m) => m.contains(target));
   const at = msg ? list.indexOf(msg) : -1;
   switch (e.key) {
     case 'ArrowUp':
@@ -42,7 +47,7 @@ export function navigate(log, e) {
     case 'ArrowLeft': {
       if (!msg) return false;
       const controls = controlsOf(msg);
-      const i = controls.indexOf(e.target);
+      const i = controls.indexOf(target);
       if (e.key === 'ArrowRight') return focus(controls[Math.min(i + 1, controls.length - 1)]) || true;
       return focus(i > 0 ? controls[i - 1] : msg);
     }

@@ -12,17 +12,18 @@ import { Marked } from 'marked';
 import DOMPurify from 'dompurify';
 import { h, safeHref, imageSource, imagePlaceholder } from './dom.js';
 
+/** @type {Record<string, string>} */
 const ENTITIES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-/** Escape text for HTML (content or a double-quoted attribute). */
+/** Escape text for HTML (content or a double-quoted attribute). @param {unknown} s */
 export const escapeHtml = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ENTITIES[c]);
 
-/** The language label of a fenced code block's info string ('' when none). */
+/** The language label of a fenced code block's info string ('' when none). @param {unknown} info */
 export function codeLang(info) {
   return (String(info ?? '').trim().match(/^[\w+#.-]+/) || [''])[0].slice(0, 32);
 }
 const LANG_CLASS = /^language-[\w+#.-]{1,32}$/;
 
-/** A URL as an attribute value: percent-encoded like marked does; null if it cannot be. */
+/** A URL as an attribute value: percent-encoded like marked does; null if it cannot be. @param {string | null | undefined} u */
 function attrUrl(u) {
   if (!u) return null;
   try {
@@ -31,6 +32,7 @@ function attrUrl(u) {
     return null; // e.g. a lone surrogate
   }
 }
+/** @param {string | null | undefined} t */
 const titleAttr = (t) => (t ? ` title="${escapeHtml(t)}"` : '');
 
 let inLink = 0; // > 0 while rendering a link's text (no link may nest in it)
@@ -134,16 +136,18 @@ function setup() {
   });
 }
 
-/** Sanitize an HTML string into a DocumentFragment. */
+/** Sanitize an HTML string into a DocumentFragment. @param {string} html @returns {DocumentFragment} */
 export function sanitize(html) {
   if (!ready) setup();
-  return DOMPurify.sanitize(html);
+  // A fragment: setup() set RETURN_DOM_FRAGMENT, which DOMPurify's types cannot see.
+  return /** @type {DocumentFragment} */ (/** @type {unknown} */ (DOMPurify.sanitize(html)));
 }
 
 /**
  * Render markdown to a sanitized DocumentFragment. Given an array, each
  * source is lexed on its own (as separate documents) but parsed and sanitized
  * in one go, so rendering blocks together or one by one gives the same DOM.
+ * @param {unknown} src markdown, or an array of markdown sources
  */
 export function renderMarkdown(src) {
   const list = Array.isArray(src) ? src : [src];
@@ -160,6 +164,8 @@ const LINES = 100;
  * Put `text` into a <code> element. Long code is split into blocks of LINES
  * lines (span.cw-lines, display:block), so updating the end of a growing
  * code block only re-lays out its last part. Unchanged parts are kept.
+ * @param {Element} code
+ * @param {string} text
  */
 export function fillCode(code, text) {
   const chunks = [];
@@ -182,10 +188,10 @@ export function fillCode(code, text) {
     if (!kids[i]) code.append(h('span', { class: 'cw-lines', text: c }));
     else if (kids[i].textContent !== c) kids[i].textContent = c;
   });
-  while (kids.length > chunks.length) code.lastElementChild.remove();
+  while (kids.length > chunks.length) code.lastElementChild?.remove();
 }
 
-/** Convenience for tests and one-shot rendering: sanitized HTML string. */
+/** Convenience for tests and one-shot rendering: sanitized HTML string. @param {unknown} src */
 export function markdownToHtml(src) {
   const box = document.createElement('div');
   box.append(renderMarkdown(src));

@@ -10,6 +10,9 @@ import { createScanner, scan, closesFence } from './split.js';
 import { raf, caf, now, h } from './dom.js';
 import { enhance, codeBlock } from './enhance.js';
 
+/** @import { Scanner } from './split.js' */
+
+/** @param {string | string[]} src */
 const render = (src) => enhance(renderMarkdown(src));
 
 const PIECE = 3000; // max characters rendered in one go (when points allow)
@@ -31,6 +34,23 @@ export class MdStream {
     this.el = el;
     this.onRender = onRender;
     this.frame = 0;
+    // Set by reset():
+    /** @type {Scanner} */
+    this.sc;
+    /** @type {string} the text shown */
+    this.text;
+    /** @type {string} the part of it the scanner has seen */
+    this.scanned;
+    /** @type {number} length of the committed, rendered prefix */
+    this.done;
+    /** @type {number} next unused index into sc.points */
+    this.pi;
+    /** @type {string | null} tail source currently shown */
+    this.tail;
+    /** @type {ChildNode[]} */
+    this.tailNodes;
+    /** @type {number} */
+    this.pageLen;
     this.reset();
   }
 
@@ -51,14 +71,14 @@ export class MdStream {
     this.el.replaceChildren();
   }
 
-  /** Show `text` (normally the previous text plus an appended suffix). */
+  /** Show `text` (normally the previous text plus an appended suffix). @param {unknown} text */
   set(text) {
-    text = String(text ?? '');
-    if (text === this.text) return;
-    if (!text.startsWith(this.scanned)) this.reset();
-    this.text = text;
-    scan(this.sc, text);
-    this.scanned = text.slice(0, this.sc.pos + 1); // + the char a peeked point used
+    const t = String(text ?? '');
+    if (t === this.text) return;
+    if (!t.startsWith(this.scanned)) this.reset();
+    this.text = t;
+    scan(this.sc, t);
+    this.scanned = t.slice(0, this.sc.pos + 1); // + the char a peeked point used
     this.pump();
   }
 
@@ -88,7 +108,7 @@ export class MdStream {
         // Body rows of the last table: rendered under its header, moved in.
         do end = pts[this.pi++];
         while (this.pi < pts.length && heads.get(end) === head && end - this.done < PIECE);
-        this.addRows(head, this.text.slice(this.done, end), this.page);
+        this.addRows(head, this.text.slice(this.done, end), /** @type {HTMLElement} */ (this.page)); // the table's page
         this.pageLen += end - this.done;
       } else {
         // Committed blocks go into pages of about PAGE characters; page breaks
@@ -113,7 +133,7 @@ export class MdStream {
         } while (this.pi < pts.length && !heads.has(end) && end - this.done < PIECE && this.pageLen < PAGE);
         const frag = render(srcs);
         const last = frag.lastElementChild;
-        this.table = last && last.tagName === 'TABLE' ? last : null;
+        this.table = last && last.tagName === 'TABLE' ? /** @type {HTMLTableElement} */ (last) : null;
         this.page.append(frag);
       }
       this.done = end;
@@ -126,17 +146,21 @@ export class MdStream {
   /**
    * Render table body rows (with their table's header) and move the rows into
    * the last committed table. Anything else the rows turned into is appended
-   * to `parent`. Returns the nodes added.
+   * to `parent`. Returns the nodes added. Only while `this.table` is set.
+   * @param {string} head @param {string} rows @param {ParentNode} parent
+   * @returns {ChildNode[]}
    */
   addRows(head, rows, parent) {
+    const table = /** @type {HTMLTableElement} */ (this.table);
     const frag = render(head + rows);
     const t = frag.querySelector('table');
+    /** @type {ChildNode[]} */
     const trs = t ? [...t.querySelectorAll('tbody > tr')] : [];
     if (t) t.remove();
-    let body = this.table.tBodies[0];
-    if (trs.length && !body) body = this.table.appendChild(h('tbody'));
+    let body = table.tBodies[0];
+    if (trs.length && !body) body = table.appendChild(h('tbody'));
     if (body) body.append(...trs);
-    const rest = [...frag.childNodes].filter((n) => n.nodeType === 1 || n.textContent.trim());
+    const rest = [...frag.childNodes].filter((n) => n.nodeType === 1 || /** @type {string} */ (n.textContent).trim());
     parent.append(...rest);
     return trs.concat(rest);
   }

@@ -1,27 +1,75 @@
 // One message of the transcript: a user bubble, or an assistant reply (markdown or
 // ui_engine blocks) with its footer (stopped, failed + Retry, handoff, sources) and
-// its actions (Copy; Regenerate on the latest reply). Every control here has
+// its actions row (Copy; Regenerate on the latest reply). Every control here has
 // tabindex=-1: the transcript is a single Tab stop (see keyboard.js).
-import { h, extLink, safeHref, copyText } from './dom.js';
+//
+// A new control under a message is an `Action` (a function like `regenerateAction`)
+// listed in `ACTIONS` for the roles that have it; its `shown` decides when it is seen.
+import { h, control, extLink, safeHref, copyText, str, arr, show, setAttr, noTabStop } from './dom.js';
 import { MdStream } from './mdstream.js';
 import { BlocksView } from './blocks.js';
 
+/** @import { MessageContext, TranscriptEntry, AssistantEntry, Block, CardBlock, Source } from './types.js' */
+
 export const HANDOFF_TEXT = 'The agent asked for a human: a human will take over this conversation.';
+const COPIED_MS = 1500;
+let sourceLists = 0;
 
-const str = (v) => (v == null ? '' : String(v));
-const arr = (v) => (Array.isArray(v) ? v : []);
-const show = (el, on) => {
-  if (el.hidden === on) el.hidden = !on;
-};
-const setAttr = (el, name, value) => {
-  if (value == null) el.removeAttribute(name);
-  else if (el.getAttribute(name) !== value) el.setAttribute(name, value);
-};
-const button = (cls, text, onclick, label) =>
-  h('button', { class: cls, type: 'button', tabindex: '-1', 'aria-label': label, text, onclick });
+/** A button that says "Copied" for a moment. @typedef {HTMLElement & {cwTimer?: ReturnType<typeof setTimeout>}} CopyButton */
 
+/**
+ * Copy `text`, show "Copied" on `btn` for a moment and announce it.
+ * @param {CopyButton} btn
+ * @param {string} text
+ * @param {Pick<MessageContext, 'announce'> | null} ctx
+ * @param {string} what what was copied, for the announcement ("Code", "Message")
+ */
+export function copyWithFeedback(btn, text, ctx, what) {
+  const label = btn.textContent;
+  return copyText(text).then((ok) => {
+    btn.textContent = ok ? 'Copied' : 'Copy failed';
+    btn.classList.toggle('cw-copied', ok);
+    if (ctx && ctx.announce) ctx.announce(ok ? `${what} copied` : `Could not copy the ${what.toLowerCase()}`);
+    clearTimeout(btn.cwTimer);
+    btn.cwTimer = setTimeout(() => {
+      btn.textContent = label;
+      btn.classList.remove('cw-copied');
+    }, COPIED_MS);
+  });
+}
+
+/**
+ * A control in the actions row under a message.
+ * @typedef {object} Action
+ * @property {HTMLElement} el
+ * @property {(msg: MessageView) => boolean} [shown] checked on each update and when the latest reply changes
+ * @property {() => void} [destroy]
+ */
+
+/** Copy: the message's raw text (markdown as the agent wrote it). @param {MessageView} msg @param {MessageContext} ctx @returns {Action} */
+function copyAction(msg, ctx) {
+  /** @type {CopyButton} */
+  const el = control('cw-act cw-copy', 'Copy', () => copyWithFeedback(el, msg.raw, ctx, 'Message'), {
+    'aria-label': 'Copy message',
+  });
+  return { el, destroy: () => clearTimeout(el.cwTimer) };
+}
+
+/** Regenerate: on the latest reply once finished (a failed one has Retry). @param {MessageView} msg @param {MessageContext} ctx @returns {Action} */
+function regenerateAction(msg, ctx) {
+  return {
+    el: control('cw-act cw-regen', 'Regenerate', () => ctx.regenerate(msg.id), { hidden: true }),
+    shown: (m) => m.latest && (m.status === 'complete' || m.status === 'stopped'),
+  };
+}
+
+/** The actions under a message, in order, by its role. */
+const ACTIONS = { user: [copyAction], assistant: [copyAction, regenerateAction] };
+
+/** What the Copy of a blocks reply copies: its texts, card titles and choice labels. @param {Block[]} blocks */
 function blocksText(blocks) {
   const out = [];
+  /** @param {CardBlock} c */
   const card = (c) => c && [c.title, c.text].filter(Boolean).join('\n');
   for (const b of blocks) {
     if (!b) continue;
@@ -33,38 +81,11 @@ function blocksText(blocks) {
   return out.filter(Boolean).join('\n\n');
 }
 
-/** Copy `text`, show "Copied" on `btn` for a moment and announce it; returns the timer. */
-export function copyWithFeedback(btn, text, ctx, what) {
-  const label = btn.textContent;
-  return copyText(text).then((ok) => {
-    btn.textContent = ok ? 'Copied' : 'Copy failed';
-    btn.classList.toggle('cw-copied', ok);
-    if (ctx && ctx.announce) ctx.announce(ok ? `${what} copied` : `Could not copy the ${what.toLowerCase()}`);
-    clearTimeout(btn.cwTimer);
-    btn.cwTimer = setTimeout(() => {
-      btn.textContent = label;
-      btn.classList.remove('cw-copied');
-    }, 1500);
-  });
-}
-
-/** The actions row under a message: Copy (the raw text), and Regenerate for replies. */
-function actions(msg, ctx) {
-  const copy = button('cw-act cw-copy', 'Copy', () => copyWithFeedback(copy, msg.raw || '', ctx, 'Message'), 'Copy message');
-  msg.stopTimer = () => clearTimeout(copy.cwTimer);
-  const row = h('div', { class: 'cw-actions' }, copy);
-  if (msg.role === 'assistant') {
-    msg.regen = button('cw-act cw-regen', 'Regenerate', () => ctx.regenerate(msg.id));
-    msg.regen.hidden = true;
-    row.append(msg.regen);
-  }
-  return (msg.actions = row);
-}
-
 /**
  * One source: a string (a URL or a title) or an object `{url, title}`. Links follow
  * the markdown rules (http(s), mailto:, tel:; `//host` read as https:); anything
  * else is shown as text.
+ * @param {Source} s
  */
 function source(s) {
   const o = s && typeof s === 'object' ? s : null;
@@ -74,44 +95,75 @@ function source(s) {
   const text = title || (href ? href : str(o ? url || '' : s).trim());
   if (!text) return null;
   if (!href) return document.createTextNode(text);
-  const a = extLink(href, text);
-  a.setAttribute('tabindex', '-1');
-  return a;
+  return noTabStop(extLink(href, text));
 }
 
-const article = (role, id, ...children) =>
-  h(
-    'article',
-    { class: `cw-msg cw-${role}`, role: 'article', 'aria-label': `${role} message`, 'data-id': id, tabindex: '-1' },
-    ...children,
-  );
-
-export class UserMsg {
-  constructor(id, ctx) {
-    this.role = 'user';
+/**
+ * What every message has: its article, its raw text and its actions row.
+ * `m` and `live` are what it was last drawn from (the transcript list skips
+ * an update when both are the same).
+ */
+class MessageView {
+  /** @param {'user' | 'assistant'} role @param {string} id @param {MessageContext} ctx */
+  constructor(role, id, ctx) {
+    this.role = role;
     this.id = id;
-    this.raw = null;
-    this.body = h('div', { class: 'cw-bubble cw-text' });
-    this.el = article('user', id, this.body, actions(this, ctx));
+    this.ctx = ctx;
+    this.raw = ''; // what Copy copies
+    this.status = 'complete';
+    this.latest = false;
+    /** @type {TranscriptEntry | null} */
+    this.m = null;
+    this.live = false;
+    /** @type {Action[]} */
+    this.actions = ACTIONS[role].map((make) => make(this, ctx));
+    this.actionsRow = h('div', { class: 'cw-actions' }, ...this.actions.map((a) => a.el));
   }
+
+  /** The article around the message's parts (one Tab stop for all: tabindex -1). @param {...Node} children */
+  article(...children) {
+    const r = this.role;
+    return h(
+      'article',
+      { class: `cw-msg cw-${r}`, role: 'article', 'aria-label': `${r} message`, 'data-id': this.id, tabindex: '-1' },
+      ...children,
+      this.actionsRow,
+    );
+  }
+
+  /** @param {boolean} latest */
+  setLatest(latest) {
+    this.latest = latest;
+    for (const a of this.actions) if (a.shown) show(a.el, a.shown(this));
+  }
+
+  destroy() {
+    for (const a of this.actions) a.destroy?.();
+  }
+}
+
+export class UserMsg extends MessageView {
+  /** @param {string} id @param {MessageContext} ctx */
+  constructor(id, ctx) {
+    super('user', id, ctx);
+    this.body = h('div', { class: 'cw-bubble cw-text' });
+    this.el = this.article(this.body);
+  }
+
+  /** @param {TranscriptEntry} m */
   update(m) {
     const t = str(m.text);
     if (t !== this.raw) this.body.textContent = this.raw = t;
   }
-  setLatest() {}
-  destroy() {
-    this.stopTimer();
-  }
+
 }
 
-export class AssistantMsg {
+export class AssistantMsg extends MessageView {
+  /** @param {string} id @param {MessageContext} ctx */
   constructor(id, ctx) {
-    this.role = 'assistant';
-    this.id = id;
-    this.ctx = ctx;
-    this.raw = '';
+    super('assistant', id, ctx);
+    /** @type {string | null} */
     this.key = null;
-    this.latest = false;
     this.status = 'streaming';
     this.typing = h(
       'div',
@@ -126,19 +178,19 @@ export class AssistantMsg {
     this.blocksEl = h('div', { class: 'cw-blocks', hidden: true });
     this.blocks = new BlocksView(this.blocksEl, ctx);
     this.extra = h('div', { class: 'cw-extra', hidden: true });
-    this.el = article(
-      'assistant',
-      id,
-      h('div', { class: 'cw-bubble' }, this.typing, this.mdEl, this.blocksEl, this.extra),
-      actions(this, ctx),
-    );
+    this.el = this.article(h('div', { class: 'cw-bubble' }, this.typing, this.mdEl, this.blocksEl, this.extra));
   }
 
-  /** `live`: the message is still streaming (rendered from the model buffer). */
+  /**
+   * Draw `m`; `live`: the message is still streaming (drawn from the model's buffer).
+   * @param {AssistantEntry} m
+   * @param {boolean} live
+   */
   update(m, live) {
     const status = live ? 'streaming' : str(m.status) || 'complete';
     const text = str(m.text);
-    const blocks = arr(m.blocks).length ? m.blocks : null;
+    const list = arr(m.blocks);
+    const blocks = list.length ? list : null;
     this.status = status;
     this.raw = text || (blocks ? blocksText(blocks) : '');
     setAttr(this.el, 'data-status', status);
@@ -151,7 +203,7 @@ export class AssistantMsg {
       this.md.set(text);
     }
     show(this.typing, live && !text && !blocks);
-    show(this.actions, !!this.raw && !live);
+    show(this.actionsRow, !!this.raw && !live);
     const key = JSON.stringify([status, m.error, !!m.handoff, arr(m.sources)]);
     if (key !== this.key) {
       this.key = key;
@@ -161,19 +213,22 @@ export class AssistantMsg {
   }
 
   /**
-   * The latest reply offers Regenerate (once finished, unless it failed: that one
-   * has Retry) and keeps its choice buttons; an older reply's prompt buttons are
-   * disabled, so only the latest turn's choices can be picked.
+   * The latest reply keeps its choice buttons (and shows its latest-only actions); an
+   * older reply's prompt buttons are disabled, so only the latest turn's choices can be picked.
+   * @param {boolean} latest
+   * @override
    */
   setLatest(latest) {
-    this.latest = latest;
+    super.setLatest(latest);
     this.el.classList.toggle('cw-latest', latest);
-    show(this.regen, latest && (this.status === 'complete' || this.status === 'stopped'));
-    for (const b of this.blocksEl.querySelectorAll('button.cw-choice-send')) {
+    /** @type {NodeListOf<HTMLButtonElement>} */
+    const choices = this.blocksEl.querySelectorAll('button.cw-choice-send');
+    for (const b of choices) {
       if (b.disabled === latest) b.disabled = !latest;
     }
   }
 
+  /** Stopped, failed (with Retry), handoff and sources, under the text. @param {AssistantEntry} m @param {string} status */
   footer(m, status) {
     const x = [];
     if (status === 'stopped') x.push(h('div', { class: 'cw-note', text: 'Stopped' }));
@@ -183,7 +238,7 @@ export class AssistantMsg {
           'div',
           { class: 'cw-fail' },
           h('div', { class: 'cw-alert', role: 'alert', text: str(m.error) || 'The reply failed.' }),
-          button('cw-retry', 'Retry', () => this.ctx.retry(this.id), 'Retry'),
+          control('cw-retry', 'Retry', () => this.ctx.retry(this.id), { 'aria-label': 'Retry' }),
         ),
       );
     }
@@ -204,10 +259,9 @@ export class AssistantMsg {
     show(this.extra, x.length > 0);
   }
 
+  /** @override */
   destroy() {
     this.md.destroy();
-    this.stopTimer();
+    super.destroy();
   }
 }
-
-let sourceLists = 0;

@@ -23,6 +23,27 @@ const DELIM = /^\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?$/;
 // Lines that end a table (they start another block).
 const ENDS_TABLE = /^(?:#{1,6}(?:[ \t]|$)|>|<|```|~~~|[-*+][ \t]|\d{1,9}[.)][ \t])/;
 
+/**
+ * An open code fence: its character and length, whether it is top-level (unindented),
+ * where it starts and its info string.
+ * @typedef {{ch: string, len: number, top: boolean, start: number, info: string}} Fence
+ */
+
+/**
+ * What a scan has found so far (see `scan`).
+ * @typedef {object} Scanner
+ * @property {number} pos offset of the first unscanned (incomplete) line
+ * @property {number[]} points commit points found so far, ascending
+ * @property {Map<number, string>} heads row point -> table header + delimiter lines
+ * @property {Fence | null} fence
+ * @property {string | null} table header + delimiter of the table being scanned
+ * @property {string | null} last previous line, when outside a fence and not blank
+ * @property {boolean} prevBlank
+ * @property {boolean} inList
+ * @property {boolean} afterFence
+ */
+
+/** @returns {Scanner} */
 export function createScanner() {
   return {
     pos: 0, // offset of the first unscanned (incomplete) line
@@ -37,12 +58,13 @@ export function createScanner() {
   };
 }
 
-/** True when trimmed line `t` closes the open `fence`. */
+/** True when trimmed line `t` closes the open `fence`. @param {string} t @param {Fence} fence */
 export function closesFence(t, fence) {
   const m = FENCE.exec(t.trimEnd());
   return !!m && m[1][0] === fence.ch && m[1].length >= fence.len && m[2].trim() === '';
 }
 
+/** The number of cells of a table row. @param {string} row */
 function cells(row) {
   const t = row.trim().replace(/\\\|/g, '');
   let n = t.split('|').length;
@@ -51,10 +73,12 @@ function cells(row) {
   return n;
 }
 
+/** @param {Scanner} sc @param {number} start */
 function push(sc, start) {
   if (start > 0 && start !== sc.points[sc.points.length - 1]) sc.points.push(start);
 }
 
+/** Scan one complete line `s` that starts at `start`. @param {Scanner} sc @param {string} s @param {number} start */
 function line(sc, s, start) {
   const t = s.trimStart();
   const indent = s.length - t.length;
@@ -101,7 +125,7 @@ function line(sc, s, start) {
   }
 }
 
-/** Scan the complete lines of `text` not scanned yet; returns the scanner. */
+/** Scan the complete lines of `text` not scanned yet; returns the scanner. @param {Scanner} sc @param {string} text */
 export function scan(sc, text) {
   let pos = sc.pos;
   for (let nl = text.indexOf('\n', pos); nl !== -1; nl = text.indexOf('\n', pos)) {
@@ -120,7 +144,7 @@ export function scan(sc, text) {
   return sc;
 }
 
-/** One-shot split: `committed` ends at the last commit point, `tail` is the rest. */
+/** One-shot split: `committed` ends at the last commit point, `tail` is the rest. @param {string} text */
 export function splitCommitted(text) {
   const { points } = scan(createScanner(), text);
   const p = points.length ? points[points.length - 1] : 0;

@@ -6,8 +6,31 @@
 // later starts from what has arrived so far.
 
 import { createConnection } from './connection.js';
+import { listen } from './dom.js';
 
-/** Number of Unicode code points in `s` (Python's len()). */
+/** @import { Model, StreamValue, TranscriptEntry, TranscriptTail } from './types.js' */
+/** @import { Connection } from './connection.js' */
+
+/**
+ * The text (or blocks) streamed so far for one reply.
+ * @typedef {object} StreamBuffer
+ * @property {string} id
+ * @property {string} text
+ * @property {number} end the source offset the text ends at (== its length unless a gap was skipped)
+ * @property {import('./types.js').Block[] | null} blocks
+ * @property {number} version
+ */
+
+/**
+ * What every view of one model shares.
+ * @typedef {object} PanelModelState
+ * @property {Map<string, StreamBuffer>} buffers the reply in flight, by id
+ * @property {Set<() => void>} subs called when a buffer changed
+ * @property {Connection} conn
+ * @property {() => void} dispose
+ */
+
+/** Number of Unicode code points in `s` (Python's len()). @param {string} s */
 export function cpLength(s) {
   let n = s.length;
   for (let i = 0; i < s.length; i++) {
@@ -20,7 +43,7 @@ export function cpLength(s) {
   return n;
 }
 
-/** `s` without its first `k` code points. */
+/** `s` without its first `k` code points. @param {string} s @param {number} k */
 export function cpSlice(s, k) {
   let i = 0;
   while (k > 0 && i < s.length) {
@@ -35,6 +58,9 @@ export function cpSlice(s, k) {
  * Apply one `stream` trait value to `buffers` (Map id -> buffer).
  * Offsets count code points, as Python's str does.
  * Returns the affected id, or null when the value is not a delta.
+ * @param {Map<string, StreamBuffer>} buffers
+ * @param {StreamValue | null | undefined} delta
+ * @returns {string | null}
  */
 export function applyDelta(buffers, delta) {
   if (!delta || typeof delta !== 'object' || delta.id == null || delta.id === '') return null;
@@ -64,6 +90,9 @@ export function applyDelta(buffers, delta) {
  * `transcript` with the tail's entries appended, skipping any whose id it already
  * holds (after a page reload the full transcript has them). Returns null when
  * nothing is new, so the caller need not set anything.
+ * @param {TranscriptEntry[] | undefined} transcript
+ * @param {TranscriptTail | null | undefined} tail
+ * @returns {TranscriptEntry[] | null}
  */
 export function mergeTail(transcript, tail) {
   const entries = tail && Array.isArray(tail.entries) ? tail.entries : [];
@@ -76,23 +105,32 @@ export function mergeTail(transcript, tail) {
 // anywidget hands initialize() and every render() a fresh proxy object for the
 // same model, so the proxy is no key. The kernel gives each panel a stable id in
 // the `_panel_id` trait; states are kept by it until initialize()'s cleanup.
+/** @type {Map<string | Model, PanelModelState>} */
 const STATES = new Map();
+/** @param {Model} model */
 const keyOf = (model) => model.get('_panel_id') || model;
 
-/** The state already made for this model (by initialize or an earlier view), if any. */
+/** The state already made for this model (by initialize or an earlier view), if any. @param {Model} model */
 export function lookupState(model) {
   return STATES.get(keyOf(model)) || null;
 }
 
-/** The shared state of `model`: found, or created and wired to the model. */
+/** The shared state of `model`: found, or created and wired to the model. @param {Model} model */
 export function modelState(model) {
   return lookupState(model) || createState(model);
 }
 
-/** Make the shared state for `model` and wire it to the model's events. */
+/**
+ * Make the shared state for `model` and wire it to the model's events.
+ * @param {Model} model
+ * @returns {PanelModelState}
+ */
 export function createState(model) {
+  /** @type {Map<string, StreamBuffer>} */
   const buffers = new Map();
+  /** @type {Set<() => void>} */
   const subs = new Set();
+  /** @type {Set<string | undefined>} */
   let done = new Set();
   const key = keyOf(model);
   const emit = () => subs.forEach((f) => f());
@@ -104,7 +142,7 @@ export function createState(model) {
   const onTranscript = () => {
     const t = model.get('transcript');
     done = new Set(Array.isArray(t) ? t.map((m) => m && m.id) : []);
-    for (const id of done) buffers.delete(id);
+    for (const id of done) buffers.delete(/** @type {string} */ (id));
   };
   // Each turn the kernel sends only the new messages (`transcript_tail`) and appends
   // them to its own list in place. Merge them into this front end's `transcript` with
@@ -121,26 +159,26 @@ export function createState(model) {
     if (cur != null) for (const id of buffers.keys()) if (id !== cur) buffers.delete(id);
   };
   const conn = createConnection(model);
+  /** @type {PanelModelState} */
   const s = {
     buffers,
     subs,
     conn,
     dispose() {
       conn.dispose();
-      model.off('change:transcript', onTranscript);
-      model.off('change:pending', onPending);
-      model.off('change:stream', onStream);
-      model.off('change:transcript_tail', onTail);
+      unlisten();
       subs.clear();
       buffers.clear();
       if (STATES.get(key) === s) STATES.delete(key);
     },
   };
   STATES.set(key, s);
-  model.on('change:transcript', onTranscript);
-  model.on('change:pending', onPending);
-  model.on('change:stream', onStream);
-  model.on('change:transcript_tail', onTail);
+  const unlisten = listen(model, {
+    'change:transcript': onTranscript,
+    'change:pending': onPending,
+    'change:stream': onStream,
+    'change:transcript_tail': onTail,
+  });
   onTranscript();
   onTail(); // state restored with a tail not yet merged (the kernel empties it on any replacement)
   onStream();

@@ -4,12 +4,19 @@
 // with these languages costs several times that). Tokens become text nodes and
 // spans with a `cw-tk-*` class: nothing from the code is ever parsed as HTML.
 
+/** @param {string} s */
 const words = (s) => new Set(s.split(' '));
 const DQ = String.raw`"(?:\\.|[^"\\\n])*"?`;
 const SQ = String.raw`'(?:\\.|[^'\\\n])*'?`;
 const NUM = String.raw`\b(?:0[xX][\da-fA-F_]+|0[bBoO][\d_]+|\d[\d_]*(?:\.\d[\d_]*)?(?:[eE][+-]?\d+)?n?)\b`;
 const WORD = String.raw`[A-Za-z_$][\w$]*`;
 
+/**
+ * A language's patterns (comments, strings) and words (keywords, literals).
+ * @typedef {{com: string, str: string, kw: Set<string>, lit: Set<string>}} Grammar
+ */
+
+/** @type {Record<string, Grammar>} */
 const LANGS = {
   python: {
     com: '#[^\\n]*',
@@ -41,32 +48,43 @@ const LANGS = {
   },
   json: { com: '(?!)', str: DQ, kw: words(''), lit: words('true false null') },
 };
+/** @type {Record<string, string>} */
 const ALIASES = {
   py: 'python', python3: 'python', py3: 'python', ipython: 'python', ipython3: 'python',
   javascript: 'js', jsx: 'js', mjs: 'js', cjs: 'js', node: 'js', ts: 'js', typescript: 'js', tsx: 'js',
   sh: 'bash', shell: 'bash', zsh: 'bash', console: 'bash', shellsession: 'bash',
   jsonc: 'json', json5: 'json',
 }; // prettier-ignore
+/** @type {Map<string, Grammar & {re: RegExp}>} */
 const compiled = new Map();
 
-/** The colouring rules for a code block's language label, or null (left plain). */
+/** The colouring rules for a code block's language label, or null (left plain). @param {string} lang */
 function rules(lang) {
   const l = String(lang || '').toLowerCase();
   const name = LANGS[l] ? l : ALIASES[l];
   if (!name) return null;
-  if (!compiled.has(name)) {
+  let rules = compiled.get(name);
+  if (!rules) {
     const g = LANGS[name];
-    compiled.set(name, { ...g, re: new RegExp(`(${g.com})|(${g.str})|(${NUM})|(${WORD})`, 'g') });
+    rules = { ...g, re: new RegExp(`(${g.com})|(${g.str})|(${NUM})|(${WORD})`, 'g') };
+    compiled.set(name, rules);
   }
-  return compiled.get(name);
+  return rules;
 }
 
-/** `text` as [kind, piece] pairs (kind: com, str, num, kw, lit or '' for plain); null if not coloured. */
+/**
+ * `text` as [kind, piece] pairs (kind: com, str, num, kw, lit or '' for plain); null if not coloured.
+ * @param {string} text
+ * @param {string} lang
+ * @returns {[kind: string, piece: string][] | null}
+ */
 export function tokens(text, lang) {
   const g = rules(lang);
   if (!g) return null;
+  /** @type {[string, string][]} */
   const out = [];
   let at = 0;
+  /** @param {number} end */
   const plain = (end) => {
     if (end > at) out.push(['', text.slice(at, end)]);
   };
@@ -88,7 +106,7 @@ export function tokens(text, lang) {
 
 const MAX = 20000; // characters: longer code is left plain
 
-/** Colour the text of `el` (a <code>, or one of its line blocks) in place; false if left plain. */
+/** Colour the text of `el` (a <code>, or one of its line blocks) in place; false if left plain. @param {Element} el @param {string} lang */
 export function paint(el, lang) {
   const text = el.textContent;
   if (!text || text.length > MAX) return false;

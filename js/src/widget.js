@@ -2,15 +2,18 @@
 import { modelState } from './state.js';
 import { mountView } from './view.js';
 
-/** Once per model: accumulate stream deltas at model level (shared by all views). */
+/** @import { AnyWidget, InitializeProps, RenderProps } from '@anywidget/types' */
+/** @import { Traits } from './types.js' */
+
+/** Once per model: accumulate stream deltas at model level (shared by all views). @param {Pick<InitializeProps<Traits>, 'model'>} props */
 function initialize({ model }) {
   const state = modelState(model);
   return () => state.dispose();
 }
 
-/** Once per view: build the panel; the returned function removes its listeners. */
+/** Once per view: build the panel; the returned function removes its listeners. @param {Pick<RenderProps<Traits>, 'model' | 'el'>} props */
 function render({ model, el }) {
   return mountView(model, el);
 }
 
-export default { initialize, render };
+export default /** @satisfies {AnyWidget<Traits>} */ ({ initialize, render });

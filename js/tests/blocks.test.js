@@ -1,5 +1,6 @@
 import { describe, it, expect, vi } from 'vitest';
 import { renderBlock, BlocksView } from '../src/blocks.js';
+import { box as boxOf } from './helpers.js';
 
 const ctx = () => ({ send: vi.fn() });
 
@@ -80,7 +81,7 @@ describe('block rendering', () => {
   });
 
   it('BlocksView re-renders only changed blocks', () => {
-    const box = document.createElement('div');
+    const box = boxOf();
     const v = new BlocksView(box, ctx());
     v.set([{ kind: 'text', text: 'one' }, { kind: 'text', text: 'two' }]);
     const first = box.children[0];

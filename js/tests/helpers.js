@@ -1,4 +1,8 @@
-// Test helpers: a minimal anywidget-like model and frame flushing.
+// What the front end's tests share: a minimal anywidget-like model, mounting whole
+// panels (and cleaning them up), queries and events on them, transcript entries,
+// and control over frames and time slices.
+import { vi } from 'vitest';
+import widget from '../src/widget.js';
 
 export const DEFAULTS = {
   agent_label: 'Local demo agent (embedded server)',
@@ -10,9 +14,9 @@ export const DEFAULTS = {
   stream: {},
 };
 
-/** Backbone-ish model: get/set/on/off/send; change callbacks get (model, value). */
 let panels = 0;
 
+/** Backbone-ish model: get/set/on/off/send; change callbacks get (model, value). */
 export class FakeModel {
   constructor(attrs = {}) {
     const own = { _panel_id: `panel-${++panels}` }; // the kernel gives each widget its own
@@ -64,9 +68,126 @@ export function proxy(model) {
   };
 }
 
+// ---------------------------------------------------------------- frames and time slices
+
 /** Wait for the next animation frame (pending view updates run first). */
 export const nextFrame = () => new Promise((r) => requestAnimationFrame(() => r()));
 
 export async function frames(n = 2) {
   for (let i = 0; i < n; i++) await nextFrame();
 }
+
+/** The clock stands still: no render slice ever runs out of time. */
+export const noTimeSlicing = () => vi.spyOn(performance, 'now').mockReturnValue(0);
+
+/** Every reading of the clock is `step` ms later: render slices run out of time at once. */
+export function clockTicks(step) {
+  let t = 0;
+  vi.spyOn(performance, 'now').mockImplementation(() => (t += step));
+}
+
+// ---------------------------------------------------------------- whole panels
+
+const cleanups = [];
+
+/** Run `f` at the next tearDown. */
+export const atTearDown = (f) => cleanups.push(f);
+
+/** For afterEach: dispose what the test mounted, empty the page, undo mocks. */
+export function tearDown() {
+  cleanups.splice(0).forEach((f) => f());
+  document.body.replaceChildren();
+  vi.restoreAllMocks();
+}
+
+/**
+ * initialize() once, then `views` views, each with its own proxy (as anywidget does);
+ * `before(el)` runs on each view's element before it is rendered.
+ */
+export function mount(attrs = {}, { views = 1, before = null } = {}) {
+  const model = new FakeModel(attrs);
+  atTearDown(widget.initialize({ model: proxy(model) }));
+  const els = [];
+  for (let i = 0; i < views; i++) els.push(addView(model, before));
+  return { model, el: els[0], els };
+}
+
+/** One more view of `model`; `el.dispose()` removes it early. */
+export function addView(model, before = null) {
+  const el = document.createElement('div');
+  document.body.append(el);
+  if (before) before(el);
+  const dispose = widget.render({ model: proxy(model), el });
+  atTearDown(dispose);
+  el.dispose = dispose;
+  return el;
+}
+
+// ---------------------------------------------------------------- queries and events
+
+export const q = (el, s) => el.querySelector(s);
+export const articles = (el) => [...el.querySelectorAll('[role="article"]')];
+export const byLabel = (el, label) => el.querySelector(`[aria-label="${label}"]`);
+export const byText = (el, text) => [...el.querySelectorAll('button')].find((b) => b.textContent === text);
+export const visibleAlerts = (el) =>
+  [...el.querySelectorAll('[role="alert"]')].filter((a) => !a.hidden).map((a) => a.textContent);
+
+/**
+ * Give a panel's log the layout jsdom lacks: 1000 px of messages in a 400 px box.
+ * `scroll.top` is where it is scrolled to (600 at the bottom); `scroll.to(y)` is the
+ * reader scrolling there (a scroll event follows, as in a browser).
+ */
+export function fakeScroll(log) {
+  const scroll = {
+    top: 0,
+    to(y) {
+      scroll.top = y;
+      log.dispatchEvent(new Event('scroll'));
+    },
+  };
+  Object.defineProperty(log, 'scrollHeight', { get: () => 1000, configurable: true });
+  Object.defineProperty(log, 'clientHeight', { get: () => 400, configurable: true });
+  Object.defineProperty(log, 'scrollTop', {
+    get: () => scroll.top,
+    set: (v) => (scroll.top = Math.min(v, 600)),
+    configurable: true,
+  });
+  return scroll;
+}
+
+/** A div holding `nodes` (a rendered fragment, a stream's container...). */
+export function box(...nodes) {
+  const el = document.createElement('div');
+  el.append(...nodes);
+  return el;
+}
+
+/** Dispatch a keydown of `k` on `el`; returns the event (defaultPrevented...). */
+export function key(el, k, opts = {}) {
+  const e = new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true, ...opts });
+  el.dispatchEvent(e);
+  return e;
+}
+
+/** Type `text` into the message box and press Enter. */
+export function type(input, text) {
+  input.value = text;
+  return key(input, 'Enter');
+}
+
+// ---------------------------------------------------------------- transcript entries and streams
+
+/** Stream `parts` of reply `id` as the kernel does: a delta a frame, offsets in code points (Python's len). */
+export async function streamParts(model, id, parts) {
+  let offset = 0;
+  for (const text of parts) {
+    model.set('stream', { id, offset, text });
+    offset += [...text].length;
+    await frames(1);
+  }
+}
+
+export const user = (id, text) => ({ id, role: 'user', text });
+export const reply = (id, text, extra = {}) => ({
+  id, role: 'assistant', text, status: 'complete', error: null, sources: [], handoff: false, blocks: [], prompt_id: 'p', ...extra,
+}); // prettier-ignore

@@ -1,11 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { markdownToHtml, renderMarkdown, sanitize } from '../src/markdown.js';
+import { box as boxOf } from './helpers.js';
 
-const render = (md) => {
-  const box = document.createElement('div');
-  box.append(renderMarkdown(md));
-  return box;
-};
+const render = (md) => boxOf(renderMarkdown(md));
 
 describe('markdown sanitizing', () => {
   it('removes event handler attributes from images', () => {
@@ -172,8 +169,7 @@ describe('agent HTML is shown as text', () => {
 
 describe('DOMPurify as the second line of defence', () => {
   it('drops class, id, name, style, download and ping on anything marked did not make', () => {
-    const box = document.createElement('div');
-    box.append(
+    const box = boxOf(
       sanitize(
         '<p class="jp-Dialog" id="x" name="y" style="position:fixed">p</p>' +
           '<pre><code class="language-js">a</code></pre><code class="jp-Dialog language-js">b</code>' +

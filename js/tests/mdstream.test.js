@@ -1,11 +1,11 @@
-import { describe, it, expect, vi, afterEach } from 'vitest';
+import { describe, it, expect, afterEach } from 'vitest';
 import { MdStream, beginSlice } from '../src/mdstream.js';
-import { frames } from './helpers.js';
+import { frames, box, noTimeSlicing, clockTicks, tearDown } from './helpers.js';
 
-afterEach(() => vi.restoreAllMocks());
+afterEach(tearDown);
 
 const make = () => {
-  const el = document.createElement('div');
+  const el = box();
   return [el, new MdStream(el)];
 };
 
@@ -30,7 +30,7 @@ describe('incremental markdown rendering', () => {
   });
 
   it('groups committed blocks into pages at fixed sizes', () => {
-    vi.spyOn(performance, 'now').mockReturnValue(0); // no time-slicing here
+    noTimeSlicing();
     const text = Array.from({ length: 300 }, (_, i) => `Para ${i} ` + 'x'.repeat(90)).join('\n\n') + '\n\nend';
     const [a, m1] = make();
     m1.set(text);
@@ -42,7 +42,7 @@ describe('incremental markdown rendering', () => {
   });
 
   it('streams long tables row by row into one table', () => {
-    vi.spyOn(performance, 'now').mockReturnValue(0); // no time-slicing here
+    noTimeSlicing();
     const rows = Array.from({ length: 50 }, (_, i) => `| ${i} | *v${i}* |`).join('\n');
     const text = 'Data:\n\n| n | value |\n|---|---|\n' + rows + '\n\nDone.';
     const [whole, m1] = make();
@@ -103,7 +103,7 @@ describe('incremental markdown rendering', () => {
   });
 
   it('produces the same DOM whether streamed or rendered at once', () => {
-    vi.spyOn(performance, 'now').mockReturnValue(0); // no time-slicing here
+    noTimeSlicing();
     const text = [
       '# Plan', '', '1. one', '2. two', '   ```sh', '   ls', '', '   pwd', '   ```', '3. three', '',
       'Some text with a [link](https://example.com).', '', '```', 'raw', '', 'code', '```', 'after', '',
@@ -118,8 +118,7 @@ describe('incremental markdown rendering', () => {
   });
 
   it('time-slices a very long message across frames', async () => {
-    let t = 0;
-    vi.spyOn(performance, 'now').mockImplementation(() => (t += 5));
+    clockTicks(5);
     const text = Array.from({ length: 400 }, (_, i) => `Paragraph ${i} ` + 'word '.repeat(40)).join('\n\n');
     const [el, md] = make();
     beginSlice();
@@ -133,7 +132,7 @@ describe('incremental markdown rendering', () => {
   });
 
   it('streams raw HTML as the same escaped text as the finished render, tags split across deltas', () => {
-    vi.spyOn(performance, 'now').mockReturnValue(0); // no time-slicing here
+    noTimeSlicing();
     const text = [
       'Put CSS inside a <style> element.', '', 'Next paragraph', '',
       '<style>', 'p { color: red }', '', '</style>', '',
@@ -166,7 +165,7 @@ describe('incremental markdown rendering', () => {
   });
 
   it('renders an emoji split across two deltas, and lone surrogates, without throwing', () => {
-    vi.spyOn(performance, 'now').mockReturnValue(0);
+    noTimeSlicing();
     const text = 'Smile \ud83d\ude00 [link \ud83d\ude00](https://example.com/\ud83d\ude00)\n\n```\n\ud83d\ude00\n```\n\n| \ud83d\ude00 |\n|---|\n| x |';
     const [whole, m1] = make();
     m1.set(text);

@@ -1,44 +1,10 @@
 // The panel's connection state, its own controls and its keyboard (jsdom).
 import { describe, it, expect, vi, afterEach } from 'vitest';
-import widget from '../src/widget.js';
 import { OFFLINE_TEXT } from '../src/view.js';
-import { FakeModel, proxy, frames } from './helpers.js';
+import { mount, fakeScroll, atTearDown, tearDown, q, byLabel, byText, visibleAlerts, user, reply, key, type, frames } from './helpers.js';
 
-const cleanups = [];
-afterEach(() => {
-  cleanups.splice(0).forEach((f) => f());
-  document.body.replaceChildren();
-  vi.restoreAllMocks();
-});
+afterEach(tearDown);
 
-/** initialize, then one view; `before(el)` runs on the view's element before render. */
-function mount(attrs = {}, before = null) {
-  const model = new FakeModel(attrs);
-  cleanups.push(widget.initialize({ model: proxy(model) }));
-  const el = document.createElement('div');
-  document.body.append(el);
-  if (before) before(el);
-  cleanups.push(widget.render({ model: proxy(model), el }));
-  return { model, el };
-}
-
-const q = (el, s) => el.querySelector(s);
-const byLabel = (el, label) => el.querySelector(`[aria-label="${label}"]`);
-const byText = (el, text) => [...el.querySelectorAll('button')].find((b) => b.textContent === text);
-const visibleAlerts = (el) => [...el.querySelectorAll('[role="alert"]')].filter((a) => !a.hidden).map((a) => a.textContent);
-const user = (id, text) => ({ id, role: 'user', text });
-const reply = (id, text, extra = {}) => ({
-  id, role: 'assistant', text, status: 'complete', error: null, sources: [], handoff: false, blocks: [], prompt_id: 'p', ...extra,
-});
-const key = (el, k, opts = {}) => {
-  const e = new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true, ...opts });
-  el.dispatchEvent(e);
-  return e;
-};
-const type = (input, text) => {
-  input.value = text;
-  return key(input, 'Enter');
-};
 const CODE = 'Try this:\n\n```python\ndef greet(name):\n    return f"Hi {name}"  # <b>not bold</b>\n```\n\nAnd:\n\n```\nplain\n```\n';
 
 describe('connection state', () => {
@@ -68,8 +34,9 @@ describe('connection state', () => {
   });
 
   it('reads as not connected at once when the host marks the view disconnected (saved widget state)', async () => {
-    const { model, el } = mount({ transcript: [user('u1', 'Hi'), reply('a1', 'Hello')] }, (host) =>
-      host.classList.add('jupyter-widgets-disconnected'),
+    const { model, el } = mount(
+      { transcript: [user('u1', 'Hi'), reply('a1', 'Hello')] },
+      { before: (host) => host.classList.add('jupyter-widgets-disconnected') },
     );
     expect(el.textContent).toContain('Hello'); // the saved transcript shows
     expect(visibleAlerts(el)).toEqual([OFFLINE_TEXT]);
@@ -183,27 +150,37 @@ describe('controls', () => {
   it('shows Jump to latest when the reader has scrolled up, and jumps', async () => {
     const { model, el } = mount();
     const log = q(el, '[role="log"]');
-    let top = 0;
-    Object.defineProperty(log, 'scrollHeight', { get: () => 1000, configurable: true });
-    Object.defineProperty(log, 'clientHeight', { get: () => 400, configurable: true });
-    Object.defineProperty(log, 'scrollTop', { get: () => top, set: (v) => (top = Math.min(v, 600)), configurable: true });
+    const scroll = fakeScroll(log);
     model.set('pending', { user: user('u1', 'long'), assistant_id: 'a1' });
     model.set('status', 'streaming');
     model.set('stream', { id: 'a1', offset: 0, text: 'Once upon a time' });
     await frames();
     const jump = byText(el, 'Jump to latest');
     expect(jump.hidden).toBe(true);
-    top = 100;
-    log.dispatchEvent(new Event('scroll'));
+    scroll.to(100);
     expect(jump.hidden).toBe(false);
     model.set('stream', { id: 'a1', offset: 16, text: ' there was more.' });
     await frames();
-    expect(top).toBe(100); // the reader's place is kept
+    expect(scroll.top).toBe(100); // the reader's place is kept
     jump.focus();
     jump.click();
-    expect(top).toBe(600);
+    expect(scroll.top).toBe(600);
     expect(jump.hidden).toBe(true);
     expect(document.activeElement).toBe(log); // not lost with the hidden button
+  });
+
+  it('follows the newest text again once the person sends, and hides Jump to latest', async () => {
+    const { model, el } = mount({ transcript: [user('u1', 'Hi'), reply('a1', 'Hello')] });
+    const log = q(el, '[role="log"]');
+    const scroll = fakeScroll(log);
+    scroll.to(100); // the reader scrolls up
+    const jump = byText(el, 'Jump to latest');
+    expect(jump.hidden).toBe(false);
+    type(byLabel(el, 'Message'), 'and then?');
+    model.set('pending', { user: user('u2', 'and then?'), assistant_id: 'a2' });
+    await frames();
+    expect(scroll.top).toBe(600); // back at the newest text, with no scroll event in between
+    expect(jump.hidden).toBe(true);
   });
 
   it('leaves only the latest turn\'s choice buttons active', async () => {
@@ -293,7 +270,7 @@ describe('keyboard', () => {
     await vi.waitFor(() => expect(log.children.length).toBe(6)); // a long transcript fills in upwards
     const seen = vi.fn();
     document.addEventListener('keydown', seen);
-    cleanups.push(() => document.removeEventListener('keydown', seen));
+    atTearDown(() => document.removeEventListener('keydown', seen));
     const at = () => document.activeElement;
     log.focus();
     expect(key(log, 'ArrowUp').defaultPrevented).toBe(true);

@@ -1,7 +1,8 @@
-import { describe, it, expect } from 'vitest';
+import { describe, it, expect, afterEach } from 'vitest';
 import { applyDelta, modelState, lookupState, cpLength, cpSlice, mergeTail } from '../src/state.js';
-import widget from '../src/widget.js';
-import { FakeModel, proxy, frames } from './helpers.js';
+import { FakeModel, proxy, frames, mount, articles, tearDown } from './helpers.js';
+
+afterEach(tearDown);
 
 const apply = (buffers, ...deltas) => deltas.forEach((d) => applyDelta(buffers, d));
 
@@ -141,14 +142,7 @@ describe('model-level state', () => {
 
 describe('a turn sent as a tail, drawn by the panel', () => {
   it('shows the appended messages in every view, as a full transcript would', async () => {
-    const m = new FakeModel();
-    const dispose = [widget.initialize({ model: proxy(m) })];
-    const els = [0, 1].map(() => {
-      const el = document.createElement('div');
-      document.body.append(el);
-      dispose.push(widget.render({ model: proxy(m), el }));
-      return el;
-    });
+    const { model: m, els } = mount({}, { views: 2 });
     const turn = (n) => [
       { id: `m${2 * n - 1}`, role: 'user', text: `question ${n}` },
       { id: `m${2 * n}`, role: 'assistant', text: `answer **${n}**`, status: 'complete', sources: [], blocks: [] },
@@ -160,13 +154,11 @@ describe('a turn sent as a tail, drawn by the panel', () => {
     m.set('transcript_tail', { seq: 2, entries: turn(2) });
     await frames();
     for (const el of els) {
-      const texts = [...el.querySelectorAll('[role="article"]')].map((a) => a.textContent);
+      const texts = articles(el).map((a) => a.textContent);
       expect(texts.length).toBe(4);
       expect(texts[1]).toContain('answer 1');
       expect(texts[3]).toContain('answer 2');
     }
     expect(els[0].querySelector('[role="log"]').innerHTML).toBe(els[1].querySelector('[role="log"]').innerHTML);
-    dispose.forEach((f) => f());
-    document.body.replaceChildren();
   });
 });

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { tokens, paint } from '../src/syntax.js';
 import { MdStream } from '../src/mdstream.js';
+import { box } from './helpers.js';
 
 const kinds = (text, lang) => (tokens(text, lang) || []).filter(([k]) => k).map(([k, t]) => `${k}:${t}`);
 
@@ -43,7 +44,7 @@ describe('light syntax colours', () => {
 
 describe('code blocks in a streaming message', () => {
   it('have the language label and Copy code while the fence is open, and colours once it closes', () => {
-    const el = document.createElement('div');
+    const el = box();
     const md = new MdStream(el);
     md.set('```python\nx = 1\n');
     expect(el.querySelector('.cw-code-lang').textContent).toBe('python');
@@ -53,7 +54,7 @@ describe('code blocks in a streaming message', () => {
     expect(el.querySelectorAll('.cw-code').length).toBe(1);
     expect(el.querySelector('.cw-code-lang').textContent).toBe('python');
     expect(el.querySelector('.cw-tk-num').textContent).toBe('1');
-    const whole = document.createElement('div');
+    const whole = box();
     new MdStream(whole).set('```python\nx = 1\n```\n');
     expect(el.innerHTML).toBe(whole.innerHTML);
   });

@@ -1,44 +1,11 @@
 import { describe, it, expect, vi, afterEach } from 'vitest';
 import { readFileSync } from 'node:fs';
 import widget from '../src/widget.js';
-import { FakeModel, proxy, frames } from './helpers.js';
+import {
+  FakeModel, proxy, frames, clockTicks, mount, fakeScroll, streamParts, addView, atTearDown, tearDown, q, articles, byLabel, user, reply, key,
+} from './helpers.js';
 
-const cleanups = [];
-afterEach(() => {
-  cleanups.splice(0).forEach((f) => f());
-  document.body.replaceChildren();
-  vi.restoreAllMocks();
-});
-
-/** initialize once, then render `views` views, each with its own proxy (like anywidget). */
-function mount(attrs = {}, views = 1) {
-  const model = new FakeModel(attrs);
-  cleanups.push(widget.initialize({ model: proxy(model) }));
-  const els = [];
-  for (let i = 0; i < views; i++) els.push(addView(model));
-  return { model, el: els[0], els };
-}
-function addView(model) {
-  const el = document.createElement('div');
-  document.body.append(el);
-  const dispose = widget.render({ model: proxy(model), el });
-  cleanups.push(dispose);
-  el.dispose = dispose;
-  return el;
-}
-
-const q = (el, s) => el.querySelector(s);
-const articles = (el) => [...el.querySelectorAll('[role="article"]')];
-const byLabel = (el, label) => el.querySelector(`[aria-label="${label}"]`);
-const user = (id, text) => ({ id, role: 'user', text });
-const reply = (id, text, extra = {}) => ({
-  id, role: 'assistant', text, status: 'complete', error: null, sources: [], handoff: false, blocks: [], prompt_id: 'p', ...extra,
-});
-const key = (el, k, opts = {}) => {
-  const e = new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true, ...opts });
-  el.dispatchEvent(e);
-  return e;
-};
+afterEach(tearDown);
 
 describe('panel', () => {
   it('renders header, demo badge/note, status and input controls', async () => {
@@ -151,16 +118,10 @@ describe('panel', () => {
   });
 
   it('shows identical content in two views and in a view created later', async () => {
-    const { model, els } = mount({}, 2);
+    const { model, els } = mount({}, { views: 2 });
     model.set('pending', { user: user('u1', 'Q'), assistant_id: 'a1' });
     model.set('status', 'streaming');
-    const parts = ['Alpha ', 'beta\n\n', '```js\nlet x = 1;\n', '\n```\n', 'Gamma'];
-    let off = 0;
-    for (const p of parts) {
-      model.set('stream', { id: 'a1', offset: off, text: p });
-      off += p.length;
-      await frames(1);
-    }
+    await streamParts(model, 'a1', ['Alpha ', 'beta\n\n', '```js\nlet x = 1;\n', '\n```\n', 'Gamma']);
     await frames();
     const later = addView(model);
     await frames();
@@ -249,23 +210,18 @@ describe('panel', () => {
   it('auto-scrolls unless the reader scrolled up', async () => {
     const { model, el } = mount();
     const log = q(el, '[role="log"]');
-    let top = 0;
-    Object.defineProperty(log, 'scrollHeight', { get: () => 1000, configurable: true });
-    Object.defineProperty(log, 'clientHeight', { get: () => 400, configurable: true });
-    Object.defineProperty(log, 'scrollTop', { get: () => top, set: (v) => (top = Math.min(v, 600)), configurable: true });
+    const scroll = fakeScroll(log);
     model.set('transcript', [reply('a1', 'one')]);
     await frames();
-    expect(top).toBe(600);
-    top = 100; // reader scrolls up
-    log.dispatchEvent(new Event('scroll'));
+    expect(scroll.top).toBe(600);
+    scroll.to(100); // reader scrolls up
     model.set('transcript', [reply('a1', 'one'), reply('a2', 'two')]);
     await frames();
-    expect(top).toBe(100);
-    top = 580; // back near the bottom
-    log.dispatchEvent(new Event('scroll'));
+    expect(scroll.top).toBe(100);
+    scroll.to(580); // back near the bottom
     model.set('transcript', [reply('a1', 'one'), reply('a2', 'two'), reply('a3', 'three')]);
     await frames();
-    expect(top).toBe(600);
+    expect(scroll.top).toBe(600);
   });
 
   it('removes its model listeners on cleanup', () => {
@@ -277,7 +233,7 @@ describe('panel', () => {
     expect(model.listenerCount()).toBe(base);
     el.dispose();
     const initOnly = new FakeModel();
-    cleanups.push(widget.initialize({ model: proxy(initOnly) }));
+    atTearDown(widget.initialize({ model: proxy(initOnly) }));
     expect(model.listenerCount()).toBe(initOnly.listenerCount()); // initialize()'s own listeners only
   });
 
@@ -312,8 +268,7 @@ describe('panel', () => {
   });
 
   it('renders a long transcript newest first, then fills in the rest in order in later tasks', async () => {
-    let t = 0;
-    vi.spyOn(performance, 'now').mockImplementation(() => (t += 1)); // every slice runs out of time at once
+    clockTicks(1); // every slice runs out of time at once
     const list = [];
     for (let i = 0; i < 100; i++) list.push(user(`u${i}`, `question ${i}`), reply(`a${i}`, `answer **${i}**`));
     const { model, el } = mount({ transcript: list });
@@ -346,12 +301,7 @@ describe('panel', () => {
     model.set('pending', { user: user('u1', 'Q'), assistant_id: 'a1' });
     model.set('status', 'streaming');
     const parts = ['Put CSS in a <sty', 'le> element.\n\n<scr', 'ipt>window.__x = 1</scr', 'ipt>\n\nSmile \ud83d', '\ude00 <div class="jp-Dialog">x</div>'];
-    let off = 0;
-    for (const p of parts) {
-      model.set('stream', { id: 'a1', offset: off, text: p });
-      off += [...p].length; // code points, as Python counts them
-      await frames(1);
-    }
+    await streamParts(model, 'a1', parts);
     await frames();
     const live = q(el, '[data-id="a1"] .cw-md');
     const text = parts.join('');
