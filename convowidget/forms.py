@@ -27,7 +27,7 @@ import re2
 
 from .errors import FormError
 
-__all__ = ["Submission", "form_submission", "without_passwords"]
+__all__ = ["Submission", "form_submission", "submitted_block", "without_passwords"]
 
 HIDDEN = "(hidden)"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -254,6 +254,23 @@ def _metadata(block: Mapping[str, Any], items: list[dict[str, Any]]) -> dict[str
     if mid:
         extra["actionMetadata"] = {"mid": mid}
     return extra
+
+
+def submitted_block(block: Mapping[str, Any], submission: Submission) -> dict[str, Any]:
+    """The block as it shows once sent: ``submitted`` and the values it was sent with.
+
+    A form's ``values`` are ``{field_id: value}``, an input's ``value`` its one value: a
+    checkbox's a bool, others text, a password's always ``None`` (never shown or saved).
+    """
+    items = submission.extra["formSubmissionMetadata"]["submittedData"]
+    values: dict[str, str | bool | None] = {}
+    for item in items:
+        value = item["value"]
+        hidden = item["field_type"] == "password" or value is None
+        values[item["field_id"]] = None if hidden else value if isinstance(value, (bool, str)) else str(value)
+    if block.get("kind") == "input":
+        return {**block, "submitted": True, "value": values.get(block["field"]["id"])}
+    return {**block, "submitted": True, "values": values}
 
 
 def without_passwords(request: Mapping[str, Any]) -> dict[str, Any]:

@@ -30,11 +30,12 @@ import traitlets
 from . import _io
 from ._dataframe import to_dataframe
 from ._options import seconds
+from ._panel_forms import PanelForms
 from ._saved_copy import SavedCopy
 from ._streaming import TraitStreamer
 from ._urls import safe_url
 from .client import ConvoClient
-from .errors import ConfigurationError, ConvoError
+from .errors import ConfigurationError, ConvoError, FormError
 from .protocol import fix_surrogates, has_lone_surrogate, region_info
 from .reply import Reply, ReplyBuilder
 from .reply_view import reply_view
@@ -166,6 +167,7 @@ class ChatWidget(anywidget.AnyWidget):
         self.convo_id = convo_id or client.new_convo_id()
         self.flush_interval = flush_seconds
         self._replies: list[Reply] = []
+        self._forms = PanelForms()
         self._callbacks: list[Callable[[Reply], Any]] = []
         self._ids = 0
         self._tail_seq = 0
@@ -210,6 +212,20 @@ class ChatWidget(anywidget.AnyWidget):
     async def ask_async(self, prompt: str, **extra: Any) -> Reply:
         """Like ``ask`` without blocking the event loop."""
         return await _io.wait_async(self._start(prompt, extra), self.stop)
+
+    def submit(self, values: dict[str, Any], *, reply: Reply | None = None) -> Reply:
+        """Fill in and send the form (or input) of the latest reply, as its Submit button does.
+
+        ``values`` maps field ids to what to type (see ``forms.form_submission``); ``reply``
+        picks an earlier reply still in the panel. The same checks and request as the
+        panel's: the panel shows the readable prompt as your message (passwords "(hidden)")
+        and the form filled in and read only; returns the agent's answer. Raises
+        ``FormError`` when that reply has no form waiting, or a value does not fit
+        (``.problems`` names the fields); nothing is sent then.
+        """
+        if _io.on_io_thread():
+            raise ConvoError("submit() cannot block inside a reply callback; use the panel there")
+        return _io.wait(self._submit_form(*self._forms.open_form(self.transcript, reply), values), self.stop)
 
     def stop(self) -> None:
         """Stop the reply that is streaming, if any; its text so far is kept."""
@@ -317,6 +333,8 @@ class ChatWidget(anywidget.AnyWidget):
                 self._ask_again(content["id"])
             elif kind == "regenerate" and isinstance(content.get("id"), str) and not self._busy():
                 self._ask_again(content["id"], last_only=True)
+            elif kind == "submit_form":
+                self._submit_from_panel(content)
         except ConvoError as exc:
             _io.call_soon(self._show_error, str(exc))
 
@@ -344,7 +362,38 @@ class ChatWidget(anywidget.AnyWidget):
             self._replace_transcript([e for e in self.transcript if e.get("id") not in drop])
 
         _io.call_soon(forget_answer)
-        self._start(prompt, {})
+        self._start(prompt, self._forms.request_fields(answer.get("prompt_id")))  # a form is sent again whole
+
+    # ------------------------------------------------------------------ forms and inputs
+
+    def _submit_from_panel(self, content: dict[str, Any]) -> None:
+        """The panel's Submit: send the form, or answer the panel with what does not fit."""
+        entry_id, index, values = content.get("id"), content.get("block"), content.get("values")
+        if not isinstance(entry_id, str) or type(index) is not int or not isinstance(values, dict):
+            return
+        try:
+            self._submit_form(entry_id, index, values)
+        except FormError as exc:  # not saved: the form shows them until it is sent
+            problems = exc.problems or {"": str(exc)[:1].upper() + str(exc)[1:] + "."}
+            self.send({"type": "form_problems", "id": entry_id, "block": index, "problems": _valid(problems)})
+
+    def _submit_form(self, entry_id: str, index: int, values: dict[str, Any]) -> Future[Reply]:
+        """Check ``values`` against the block in this kernel's own transcript, show it sent, ask."""
+        submission, shown = self._forms.check(self.transcript, entry_id, index, values)
+        request = self.client.make_request(submission.prompt, self.convo_id, **submission.extra)
+        self._forms.sent(entry_id, index)
+        _io.call_soon(self._show_sent, entry_id, index, shown)
+        return _io.submit(self._exchange(request))
+
+    def _show_sent(self, entry_id: str, index: int, block: dict[str, Any]) -> None:
+        """Put the sent form in its entry (IO thread): changed in place, sent alone as the tail."""
+        for position, entry in enumerate(self.transcript):
+            if entry.get("id") == entry_id:
+                self.transcript[position] = updated = PanelForms.with_block(entry, index, _valid(block))
+                self._tail_seq += 1
+                self.transcript_tail = {"seq": self._tail_seq, "entries": [updated]}
+                self._saved_copy.changed(quiet_after=self.QUIET_SECONDS)
+                return
 
     def _show_error(self, message: str) -> None:
         with self.hold_sync():
@@ -358,6 +407,7 @@ class ChatWidget(anywidget.AnyWidget):
             self.transcript_tail = {}
 
     def _reset_panel(self) -> None:
+        self._forms.forget_answers()
         with self.hold_sync():
             self._replace_transcript([])
             self.pending = {}
@@ -387,6 +437,7 @@ class ChatWidget(anywidget.AnyWidget):
         """One exchange; whatever happens in it, the panel ends idle (or error) and usable."""
         user = {"id": self._next_id(), "role": "user", "text": _valid(request["prompt"])}
         assistant_id = self._next_id()
+        self._forms.asked(user["id"], request)  # a form's fields, kept for Retry and Regenerate
         self._stop_event = stop_event = asyncio.Event()
         streamer = TraitStreamer(self, assistant_id, self.flush_interval, _valid)
         self._saved_copy.cancel_refresh()  # not quiet: a reply is on its way
@@ -410,6 +461,7 @@ class ChatWidget(anywidget.AnyWidget):
                 self._settle("idle")
         self._finish(user, assistant_id, reply)
         self._replies.append(reply)
+        self._forms.answered(assistant_id, reply)
         self._saved_copy.changed(quiet_after=self.QUIET_SECONDS)
         for callback in list(self._callbacks):
             try:

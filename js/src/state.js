@@ -87,9 +87,10 @@ export function applyDelta(buffers, delta) {
 }
 
 /**
- * `transcript` with the tail's entries appended, skipping any whose id it already
- * holds (after a page reload the full transcript has them). Returns null when
- * nothing is new, so the caller need not set anything.
+ * `transcript` with the tail's entries merged in: a new id is appended, a known id
+ * whose entry changed (a form sent, see widget.py's `_show_sent`) takes its place, and
+ * an entry already held as it is is skipped (after a page reload the full transcript
+ * has them). Returns null when nothing changed, so the caller need not set anything.
  * @param {TranscriptEntry[] | undefined} transcript
  * @param {TranscriptTail | null | undefined} tail
  * @returns {TranscriptEntry[] | null}
@@ -97,9 +98,18 @@ export function applyDelta(buffers, delta) {
 export function mergeTail(transcript, tail) {
   const entries = tail && Array.isArray(tail.entries) ? tail.entries : [];
   const have = Array.isArray(transcript) ? transcript : [];
-  const known = new Set(have.map((m) => m && m.id));
-  const fresh = entries.filter((m) => m && typeof m === 'object' && !known.has(m.id));
-  return fresh.length ? [...have, ...fresh] : null;
+  const at = new Map(have.map((m, i) => [m && m.id, i]));
+  /** @type {TranscriptEntry[] | null} */
+  let out = null;
+  for (const m of entries) {
+    if (!m || typeof m !== 'object') continue;
+    const i = at.get(m.id);
+    if (i === undefined) {
+      out = out || [...have];
+      at.set(m.id, out.push(m) - 1);
+    } else if (JSON.stringify(have[i]) !== JSON.stringify(m)) (out = out || [...have])[i] = m;
+  }
+  return out;
 }
 
 // anywidget hands initialize() and every render() a fresh proxy object for the

@@ -54,11 +54,11 @@ export {};
  * @property {string | null} [error] why it failed
  * @property {Source[]} [sources]
  * @property {boolean} [handoff] the agent asked for a human
- * @property {Block[] | null} [blocks] ui_engine blocks, shown instead of `text` when not empty
+ * @property {Block[] | null} [blocks] ui_engine blocks; when not empty `text` stands for them too, and `plain_text` is the rest
  * @property {string} [prompt_id] the id of the user message it answers
  *
- * Keys the kernel adds for features the panel is growing (see `reply_view` in
- * convowidget/reply_view.py; absent from older kernels and saved notebooks):
+ * Keys from `reply_view` in convowidget/reply_view.py (absent from older kernels and
+ * saved notebooks):
  * @property {ToolCall[]} [tool_calls]
  * @property {{type: string, text: string}[]} [actions] actions other than handoffs and tool calls
  * @property {string | null} [handoff_payload]
@@ -126,8 +126,8 @@ export {};
 /** @typedef {{kind: 'carousel', cards: CardBlock[]}} CarouselBlock */
 /** A message type the panel does not draw. @typedef {{kind: 'unsupported', type: string}} UnsupportedBlock */
 
-// Blocks the kernel sends that the panel does not draw yet (see convowidget/ui.py).
-// Every string is the agent's text: set it as text, never as HTML.
+// Forms, inputs, iFrames and notices (see convowidget/ui.py; forms.js and blocks.js draw
+// them). Every string is the agent's text: set it as text, never as HTML.
 
 /**
  * @typedef {{kind: 'form', mid: string | null, title: string, description: string, fields: FormField[],
@@ -161,9 +161,13 @@ export {};
 // ---------------------------------------------------------------- messages (JS -> Python)
 
 /**
- * What the panel sends the kernel with `model.send`.
+ * What the panel sends the kernel with `model.send`. `submit_form`: the values typed in
+ * the form or input that is block `block` of reply `id` (a checkbox's a boolean, the rest
+ * text); the kernel answers a value that does not fit with the custom message
+ * `{type: 'form_problems', id, block, problems: {field_id: message}}` (forms.js).
  * @typedef {{type: 'send', text: string} | {type: 'stop'} | {type: 'retry', id: string}
- *   | {type: 'regenerate', id: string} | {type: 'new_chat'} | {type: 'hello'}} KernelMessage
+ *   | {type: 'regenerate', id: string} | {type: 'new_chat'} | {type: 'hello'}
+ *   | {type: 'submit_form', id: string, block: number, values: Record<string, string | boolean>}} KernelMessage
  */
 
 // ---------------------------------------------------------------- seams inside the panel
@@ -186,6 +190,8 @@ export {};
  * @property {(text: string) => boolean} send ask a new prompt (a choice button)
  * @property {(id: string) => void} retry ask a failed reply again
  * @property {(id: string) => void} regenerate ask the latest reply again
+ * @property {(id: string, block: number, values: Record<string, string | boolean>) => boolean} submit
+ *   send a form's values (block `block` of reply `id`)
  * @property {(text: string) => void} announce say something to screen readers ("Code copied")
  * @property {() => void} [onRender] the message's height may have changed
  */

@@ -11,6 +11,7 @@ import { OFFLINE_TEXT } from './connection.js';
 import { buildHeader, newChatTool } from './header.js';
 import { buildTranscript, panelItems } from './transcript.js';
 import { buildComposer } from './composer.js';
+import { showProblems } from './forms.js';
 
 /** @import { Model, PanelState, MessageContext, KernelMessage, AssistantEntry } from './types.js' */
 /** @import { PanelModelState } from './state.js' */
@@ -144,6 +145,12 @@ function kernelActions(conn, now, alerts, follow, focusBox) {
       if (toKernel({ type: 'regenerate', id })) follow();
       focusBox();
     },
+    submit(id, block, values) {
+      if (!toKernel({ type: 'submit_form', id, block, values })) return false;
+      follow();
+      focusBox();
+      return true;
+    },
     announce: alerts.announce,
   };
   const newChat = () => {
@@ -213,7 +220,10 @@ function followModel(model, state, host, update) {
   const schedule = () => {
     if (!frame) frame = raf(draw);
   };
-  const unlisten = listen(model, Object.fromEntries(DRAWN.map((k) => ['change:' + k, schedule])));
+  const unlisten = listen(model, {
+    ...Object.fromEntries(DRAWN.map((k) => ['change:' + k, schedule])),
+    'msg:custom': (/** @type {unknown} */ msg) => showProblems(host, msg), // what the kernel found wrong with a form
+  });
   state.subs.add(schedule);
   state.conn.subs.add(schedule);
   const unwatch = state.conn.watch(host);
