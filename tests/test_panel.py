@@ -178,10 +178,12 @@ CONTRAST = """root => {
     if (el.closest('button:disabled, [aria-disabled="true"]')) continue;
     measure(el, t.data.trim());
   }
-  const input = root.querySelector('textarea');
-  if (input.getAttribute('aria-disabled') !== 'true') {
-    measure(input, 'message box: ' + input.value);
-    measure(input, 'placeholder', getComputedStyle(input, '::placeholder').color);
+  // the message box and the form fields: what is typed, and the placeholder
+  for (const input of root.querySelectorAll('textarea, input, select')) {
+    if (input.disabled || input.getAttribute('aria-disabled') === 'true' || !input.getClientRects().length) continue;
+    if (/^(checkbox|radio|file)$/.test(input.type)) continue;
+    measure(input, 'field: ' + input.value);
+    if (input.placeholder) measure(input, 'placeholder', getComputedStyle(input, '::placeholder').color);
   }
   return { texts: out, unparsed };
 }"""
@@ -464,6 +466,7 @@ def test_keyboard_focus_escape_one_tab_stop_and_only_the_latest_choices(page, la
 
 
 RICH = '''from convowidget import ChatWidget, serve
+from convowidget import agent as ui
 from convowidget.demo import demo_agent
 TEXT = """### Everything a reply can hold
 
@@ -483,11 +486,24 @@ def greet(name: str) -> str:
 
 - a list item
 """
+FIELDS = [
+    ui.form_field("name", "Your name", required=True, placeholder="Ada Lovelace"),
+    ui.form_field("size", "Team size", "select", options=[("s", "Small"), ("l", "Large")]),
+    ui.form_field("cv", "Your CV", "file"),
+]
 async def agent(request):
     if request.prompt == "rich":
         yield TEXT
         sources = ["https://example.com/kb/streaming", "Internal handbook, page 4"]
         yield {"type": "metadata", "metadata": {"sources": sources}}
+    elif request.prompt == "everything":  # what web-chat agents send, in one reply
+        yield ui.tool_call("lookup_order", {"order_id": "12345"}, {"status": "shipped"})
+        yield {"type": "action", "action": {"type": "open_url", "url": "https://example.com"}}
+        yield ui.text("Everything at once:")
+        yield ui.notice("Saved!", "success")
+        yield ui.iframe("https://video.example.test/embed/intro", layout="vertical")
+        yield ui.form(FIELDS, title="Book a demo", description="Thirty minutes.", submit_label="Request a demo")
+        yield ui.choice(ui.button("Streaming", "How does streaming work?"))
     elif request.prompt == "fail":
         yield "Half an answer"
         raise RuntimeError("the agent broke")
@@ -508,6 +524,11 @@ KINDS = {
     "cw-copy-code", "cw-tk-kw", "cw-tk-str", "cw-tk-com", "cw-tk-num", "cw-sources-label", "cw-sources",
     "cw-handoff", "cw-note", "cw-alert", "cw-retry", "cw-choice cw-choice-send", "cw-card-title", "cw-md cw-card-text",
     "cw-act cw-copy", "cw-act cw-regen", "cw-alert cw-panel-alert", "cw-jump",
+    # what web-chat agents send: a tool call (opened), another action, a notice, an iFrame
+    # not loaded, a form with a problem shown, and the usage line
+    "cw-step", "cw-step-label", "cw-json", "cw-action", "cw-notice cw-notice-success cw-block", "cw-embed-info",
+    "cw-choice cw-embed-load", "cw-form-title", "cw-form-desc", "cw-field", "cw-req", "cw-field-problem",
+    "cw-control cw-latest-only", "cw-submit cw-latest-only", "cw-usage",
 }  # fmt: skip
 
 
@@ -535,8 +556,15 @@ def test_every_text_meets_wcag_aa_and_sources_are_a_list(page, lab):
     page.locator("[role=article][data-status=streaming]").filter(has_text="word5 ").wait_for()
     panel.get_by_role("button", name="Stop", exact=True).click()
     page.locator("[role=article][data-status=stopped]").wait_for()
-    send(page, "menu")  # the latest turn: its choices are active, so their text counts
+    send(page, "menu")
     page.locator("[role=article][data-status=complete] .cw-card-title").wait_for()
+    send(page, "everything")  # the latest turn: its choices and its form are active, so their text counts
+    everything = done(page, "Everything at once")
+    everything.get_by_role("button", name="Request a demo").click()  # the required name: a problem shows
+    everything.locator(".cw-field-problem", has_text=re.compile("fill", re.I)).wait_for()
+    everything.get_by_text("Tool call: lookup_order").click()
+    everything.locator(".cw-json").first.wait_for()
+    assert "[unsupported message" not in page.get_by_role("log").first.inner_text()
     run_cell(page, 1)  # a panel-level error
     panel.locator(".cw-panel-alert", has_text="an example of a panel-level error").wait_for()
     box(page).fill("a draft in the box")

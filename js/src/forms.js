@@ -108,7 +108,8 @@ function fieldView(f, id, value, done) {
     },
     /** Show (or clear, with '') what is wrong with the value. @param {string} text */
     problem(text) {
-      if (type === 'file') text = text || NO_FILES; // said all along
+      if (type === 'file') text = text || NO_FILES; // said all along, as a note
+      setAttr(problem, 'data-note', text === NO_FILES ? 'true' : null);
       problem.textContent = text;
       show(problem, !!text);
       for (const c of controls) setAttr(c, 'aria-invalid', text ? 'true' : null);
@@ -203,7 +204,6 @@ function buildForm(spec, ctx) {
       role: 'form',
       'aria-labelledby': title ? title.id : null,
       'aria-label': title ? null : spec.kind === 'input' ? str(spec.fields[0]?.label) : 'Form',
-      'data-submitted': done ? 'true' : null,
     },
     title,
     spec.description ? h('div', { class: 'cw-form-desc', text: spec.description }) : null,

@@ -70,7 +70,7 @@ export function sourcesList(m) {
 /** @param {unknown} v */
 const known = (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 /** @param {number} s */
-const seconds = (s) => `${s < 10 ? s.toFixed(1) : Math.round(s)} s`;
+const seconds = (s) => (s < 0.05 ? '< 0.1 s' : `${s < 10 ? s.toFixed(1) : Math.round(s)} s`);
 /** @param {number} n */
 const count = (n) => Math.round(n).toLocaleString('en-US');
 /** Text only a screen reader says. @param {string} text */

@@ -159,6 +159,7 @@ describe('what a reply did and cost', () => {
     expect(heard(all)).toBe('0.4 s to first word, 2.1 s in all, 1,234 tokens in, 567 tokens out, gpt-4o');
     expect(seen({ ...all, first_chunk_s: null, model: null, input_tokens: null })).toBe('2.1 s · 567 tokens out');
     expect(seen({ elapsed_s: 42.4, input_tokens: 10 })).toBe('42 s · 10 tokens in');
+    expect(seen({ first_chunk_s: 0.01, elapsed_s: 0.049 })).toBe('< 0.1 s to first word · < 0.1 s');
     expect(usageParts({ first_chunk_s: null, elapsed_s: null, input_tokens: null, output_tokens: null, model: null })).toBeNull();
     expect(usageParts(undefined)).toBeNull();
   });
