@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import json
+import math
 import os
 import threading
 import time
@@ -33,7 +35,7 @@ from typing import Any
 
 from ._options import finite_number
 from .errors import ConfigurationError, ConvoError
-from .protocol import Close, CloseCode
+from .protocol import Close, CloseCode, fix_surrogates
 
 __all__ = ["Cassette", "CassetteError", "CassetteMiss", "Close", "Exchange", "Playback", "Recorder", "Replay"]
 
@@ -42,6 +44,8 @@ REDACTED = "[redacted]"
 _PERSONAL = (("agentData", "ownerID"), ("agentData", "userID"))
 _PERSONAL_LIGHT = ("userName", "userEmail", "userPhone", "userID")
 _MAX_CONVERSATIONS = 10_000
+_MAX_SECONDS = 86_400.0  # a frame's time in a cassette: a day at most
+_MAX_REASON_BYTES = 123  # what a WebSocket close frame holds
 
 
 class CassetteError(ConfigurationError):
@@ -174,15 +178,40 @@ class Recorder:
             file.write(data)
 
 
+def _seconds(value: int | float, where: str) -> float:
+    """A frame's time: a finite number of seconds, at most a day (a longer one would stall the replay)."""
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int beyond any float
+        seconds = math.inf
+    if not (math.isfinite(seconds) and seconds <= _MAX_SECONDS):
+        limit, shown = f"{_MAX_SECONDS:g}", _clip(str(value), 24)
+        raise CassetteError(f"{where}: a frame's time must be a finite number of seconds, at most {limit}; got {shown}")
+    return max(0.0, seconds)
+
+
+def _binary(text: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise CassetteError(f"{where}: a binary frame's base64 is not valid base64") from None
+
+
 def _frame(value: Any, where: str) -> tuple[float, Frame]:
     if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], (int, float))):
         raise CassetteError(f"{where}: each frame must be [seconds, text]")
     seconds, body = value
     if isinstance(body, str):
-        return max(0.0, float(seconds)), body
+        return _seconds(seconds, where), body
     if isinstance(body, dict) and isinstance(body.get("base64"), str):
-        return max(0.0, float(seconds)), base64.b64decode(body["base64"])
+        return _seconds(seconds, where), _binary(body["base64"], where)
     raise CassetteError(f"{where}: a frame must be text or {{'base64': ...}}")
+
+
+def _close_reason(reason: str) -> str:
+    """A reason a close frame can carry: valid UTF-8, cut to 123 bytes on a character boundary."""
+    data = fix_surrogates(reason).encode("utf-8")
+    return data[:_MAX_REASON_BYTES].decode("utf-8", "ignore")
 
 
 def _exchange(data: Any, where: str, line: int) -> Exchange:
@@ -203,7 +232,7 @@ def _exchange(data: Any, where: str, line: int) -> Exchange:
         data["prompt"],
         request if isinstance(request, dict) else {},
         tuple(_frame(frame, where) for frame in frames),
-        None if close is None else Close(close["code"], str(close.get("reason") or "")),
+        None if close is None else Close(close["code"], _close_reason(str(close.get("reason") or ""))),
         line,
     )
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -265,9 +266,17 @@ def _test(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _check_chunk_delay(seconds: float) -> float:
+    """``--chunk-delay``: NaN, infinity (``1e400`` too) or a negative delay would stall every reply."""
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ConfigurationError(f"--chunk-delay: expected a number of seconds of at least 0, got {seconds:g}")
+    return seconds
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .server import serve
 
+    _check_chunk_delay(args.chunk_delay)
     replay = {"replay": args.replay, "pace": args.pace} if args.replay else {}
     server = serve(host=args.host, port=args.port, chunk_delay=args.chunk_delay, **replay)
 

@@ -404,3 +404,12 @@ def test_every_control_character_is_made_visible_and_json_stays_lossless():
         assert json.loads(json_visible(json.dumps(text, ensure_ascii=False))) == text
         assert not RAW_CONTROL.search(json_visible(json.dumps(text, ensure_ascii=False))), hex(code)
     assert visible("plain é 漢字 🙂\n\tend") == "plain é 漢字 🙂\n\tend"
+
+
+@pytest.mark.parametrize("delay", ["nan", "inf", "-Infinity", "1e400", "-1"])
+def test_serve_refuses_a_chunk_delay_that_would_stall_every_reply(delay):
+    result = run("serve", "--port", "0", f"--chunk-delay={delay}", timeout=30)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"convowidget: --chunk-delay: expected a number of seconds of at least 0, got {float(delay):g}"
+    ]
