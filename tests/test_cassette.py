@@ -312,6 +312,17 @@ def test_a_recorded_close_reason_too_long_for_a_close_frame_replays_cut_short(tm
     assert "connection handler failed" not in caplog.text
 
 
+def test_unicode_line_separators_in_a_reply_do_not_split_its_cassette_line(tmp_path):
+    path = tmp_path / "separators.jsonl"
+    text = "one\u2028two\u2029three\x85four\x1cfive"  # str.splitlines() breaks lines at each
+    chunk = json.dumps({"type": "chunk", "chunk": text, "chunkIndex": 0}, ensure_ascii=False)
+    Recorder(path).record(request("q", "c"), [(0.0, chunk)], Close(1000))
+    Recorder(path).record(request("q2", "c"), [(0.0, "x")], Close(1000))
+    cassette = Cassette.load(path)
+    assert [e.prompt for e in cassette.exchanges] == ["q", "q2"] and [e.line for e in cassette.exchanges] == [1, 2]
+    assert json.loads(cassette.exchanges[0].frames[0][1])["chunk"] == text
+
+
 def test_recording_from_many_threads_never_interleaves_lines(tmp_path):
     recorder = Recorder(tmp_path / "many.jsonl")
     big = "x" * 100_000  # far beyond any pipe or page-size atomicity
