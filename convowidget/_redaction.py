@@ -35,20 +35,20 @@ _SHORTEST_BASE64 = 6  # fewer base64 characters than this would match noise
 _JSON_SHORT = {'"': '"', "\\": "\\\\", "/": "/", "\b": "b", "\f": "f", "\n": "n", "\r": "r", "\t": "t"}
 
 
-def _spellings(char: str, *, bytes_view: bool) -> list[str]:
-    """Regex alternatives for one exact character: itself, JSON escapes, %XX bytes, HTML entities.
+def _any_case(text: str) -> str:
+    """``text`` as a regex whose ASCII letters match in either case (hex digits, an entity's x)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isascii() and c.isalpha() else re.escape(c) for c in text)
 
-    With ``bytes_view`` the text is a binary frame read as Latin-1: the character itself
-    then shows as its UTF-8 bytes.
-    """
+
+def _escapes(char: str) -> list[str]:
+    """Regex alternatives for one exact character written escaped: JSON, %XX bytes, HTML entities."""
     code = ord(char)
-    literal = char.encode("utf-8", "surrogatepass").decode("latin-1") if bytes_view else char
     units = [code] if code < 0x10000 else [0xD800 + ((code - 0x10000) >> 10), 0xDC00 + (code & 0x3FF)]
     forms = [
-        re.escape(literal),
-        "".join(rf"\\+u{unit:04x}" for unit in units),  # JSON, escaped once or more
-        "".join(f"%{byte:02x}" for byte in char.encode("utf-8", "surrogatepass")),
-        rf"&#0*{code};?|&#x0*{code:x};?",
+        "".join(rf"\\+u{_any_case(f'{unit:04x}')}" for unit in units),  # JSON, escaped once or more
+        _any_case("".join(f"%{byte:02x}" for byte in char.encode("utf-8", "surrogatepass"))),
+        rf"&#0*{code};?",
+        rf"&#[xX]0*{_any_case(f'{code:x}')};?",
     ]
     if char in _JSON_SHORT:
         forms.append(r"\\+" + re.escape(_JSON_SHORT[char]))
@@ -57,14 +57,27 @@ def _spellings(char: str, *, bytes_view: bool) -> list[str]:
     return forms
 
 
+def _literal(char: str, *, bytes_view: bool) -> str:
+    """The character as it shows: itself, or in a binary frame read as Latin-1 its UTF-8 bytes."""
+    return char.encode("utf-8", "surrogatepass").decode("latin-1") if bytes_view else char
+
+
 def _char_forms(char: str, *, bytes_view: bool) -> list[str]:
-    """Regex alternatives for one character of a secret in any case (``ß`` also as ``SS``), any spelling."""
-    forms: list[str] = []
-    for variant in dict.fromkeys((char, char.lower(), char.upper(), char.casefold())):
+    """Regex alternatives for one character of a secret in any case (``ß`` also as ``SS``), any spelling.
+
+    Cases are spelled out rather than left to ``re.IGNORECASE``, so that the regex engine
+    can skip quickly over text that cannot start a secret.
+    """
+    variants = list(dict.fromkeys((char, char.lower(), char.upper(), char.casefold())))
+    shown = [_literal(v, bytes_view=bytes_view) for v in variants if len(v) == 1]
+    forms = ["[" + "".join(re.escape(c) for c in shown if len(c) == 1) + "]"] if any(len(c) == 1 for c in shown) else []
+    forms += [re.escape(c) for c in shown if len(c) > 1]
+    for variant in variants:
         if len(variant) == 1:
-            forms.extend(_spellings(variant, bytes_view=bytes_view))
-        else:  # a case mapping to several characters
-            forms.append("".join(f"(?:{'|'.join(_spellings(c, bytes_view=bytes_view))})" for c in variant))
+            forms += _escapes(variant)
+        else:  # a case mapping to several characters, each exact
+            exact = (f"(?:{'|'.join([re.escape(_literal(c, bytes_view=bytes_view)), *_escapes(c)])})" for c in variant)
+            forms.append("".join(exact))
     return forms
 
 
@@ -89,14 +102,16 @@ def _base64_cores(secret: str) -> list[str]:
 
 @functools.lru_cache(maxsize=16)  # one client records many exchanges with the same secrets
 def _patterns(secrets: tuple[str, ...], *, bytes_view: bool) -> list[re.Pattern[str]]:
-    """The secrets spelled in any form (case-insensitive), and their base64 (case-sensitive)."""
-    if not secrets:
-        return []
-    spelled = "|".join(_text_pattern(secret, bytes_view=bytes_view) for secret in secrets)
-    patterns = [re.compile(spelled, re.IGNORECASE)]
-    cores = [core for secret in secrets for core in _base64_cores(secret)]
-    if cores:
-        patterns.append(re.compile("|".join(cores)))
+    """For each secret, a pattern of its spellings and one of its base64.
+
+    A pattern per secret, so that two secrets written over each other are both found.
+    """
+    patterns = []
+    for secret in secrets:
+        patterns.append(re.compile(_text_pattern(secret, bytes_view=bytes_view)))
+        cores = _base64_cores(secret)
+        if cores:
+            patterns.append(re.compile("|".join(cores)))
     return patterns
 
 
@@ -104,12 +119,14 @@ class Redaction:
     """Blanks the given secrets out of text, JSON values and the frames of one exchange."""
 
     def __init__(self, secrets: Iterable[object]) -> None:
-        found = sorted({s for s in secrets if isinstance(s, str) and len(s.strip()) >= _SHORTEST}, key=len)[::-1]
+        found = tuple(sorted({s for s in secrets if isinstance(s, str) and len(s.strip()) >= _SHORTEST}))
         self.active = bool(found)
-        self._text = _patterns(tuple(found), bytes_view=False)
-        self._bytes = _patterns(tuple(found), bytes_view=True)
+        self._text = _patterns(found, bytes_view=False)
+        self._bytes = _patterns(found, bytes_view=True)
+        self._short: dict[str, str] = {}  # keys and type names recur in every frame: judged once
 
-    def _spans(self, text: str, patterns: list[re.Pattern[str]]) -> list[tuple[int, int]]:
+    @staticmethod
+    def _spans(text: str, patterns: list[re.Pattern[str]]) -> list[tuple[int, int]]:
         """Where the secrets are in ``text``, overlapping finds merged."""
         found = sorted(match.span() for pattern in patterns for match in pattern.finditer(text) if match.group())
         merged: list[tuple[int, int]] = []
@@ -124,8 +141,15 @@ class Redaction:
         """``text`` with every secret, in every form, replaced by ``[redacted]``."""
         if not self.active:
             return text
+        if len(text) <= 32 and not bytes_view:
+            if text not in self._short:
+                self._short[text] = self._blank(text, self._text)
+            return self._short[text]
+        return self._blank(text, self._bytes if bytes_view else self._text)
+
+    def _blank(self, text: str, patterns: list[re.Pattern[str]]) -> str:
         pieces, previous = [], 0
-        for start, end in self._spans(text, self._bytes if bytes_view else self._text):
+        for start, end in self._spans(text, patterns):
             pieces += [text[previous:start], REDACTED]
             previous = end
         pieces.append(text[previous:])
@@ -184,7 +208,10 @@ class Redaction:
             return self.text(frame.decode("latin-1"), bytes_view=True).encode("latin-1")
         if received is _NOT_JSON:
             return self.text(frame)
-        clean = self.value(shown)
+        if _is_plain_chunk(shown):  # its text was redacted with the others, joined: the rest here
+            clean = {self.text(k): v if k == "chunk" else self.value(v) for k, v in shown.items()}
+        else:
+            clean = self.value(shown)
         return frame if clean == received else json.dumps(clean, ensure_ascii=False)
 
 

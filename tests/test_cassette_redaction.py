@@ -142,7 +142,7 @@ def assert_still_replays(path, pieces: list[str]) -> None:
     events = [json.loads(frame) for _, frame in exchange.frames]
     assert [(e["type"], e["chunkIndex"]) for e in events] == [("chunk", i) for i in range(len(pieces))]
     text = "".join(e["chunk"] for e in events)
-    assert text.startswith("hi ") and text.endswith(" bye") and "[redacted]" in text
+    assert text.startswith(pieces[0][:3]) and text.endswith(pieces[-1][-4:]) and "[redacted]" in text
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
@@ -159,7 +159,8 @@ def test_a_secret_cut_in_two_at_every_position_never_reaches_the_cassette(tmp_pa
     assert_nowhere(path, secret, encoded)
 
 
-SECRET_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="[]"), min_size=6, max_size=24)
+# «» mark the ends of the message; no secret holds them (nor brackets, which [redacted] has)
+SECRET_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="[]«»"), min_size=6, max_size=24)
 
 
 @settings(
@@ -181,10 +182,10 @@ def test_a_secret_cut_in_two_or_three_anywhere_in_any_form_never_reaches_the_cas
     encoded = ENCODINGS[encoding](secret)
     # A secret the cassette's own words or the text around it already spell is no test.
     baseline = tmp_path / "baseline.jsonl"
-    record(baseline, [chunk(f"hi {around[0]}{around[1]} bye", 0, style)])
+    record(baseline, [chunk(f"«« {around[0]}{around[1]} »»»", 0, style)])
     assume(not found_in(baseline, secret, encoded))
     baseline.unlink()
-    message = f"hi {around[0]}{encoded}{around[1]} bye"
+    message = f"«« {around[0]}{encoded}{around[1]} »»»"
     points = sorted({3 + len(around[0]) + cut % (len(encoded) + 1) for cut in cuts})
     pieces = [message[a:b] for a, b in zip([0, *points], [*points, len(message)], strict=True)]
     path = tmp_path / "cut.jsonl"
