@@ -36,6 +36,7 @@ from typing import Any
 from ._options import finite_number
 from ._redaction import Redaction
 from .errors import ConfigurationError, ConvoError
+from .forms import password_values, without_passwords
 from .protocol import Close, CloseCode, fix_surrogates
 
 __all__ = ["Cassette", "CassetteError", "CassetteMiss", "Close", "Exchange", "Playback", "Recorder", "Replay"]
@@ -77,8 +78,9 @@ class Exchange:
 
 
 def clean_request(request: Mapping[str, Any]) -> dict[str, Any]:
-    """The interact object without personal data: no ``agentData``, ``lightConvoData`` keeps ``origin``."""
-    clean = {key: value for key, value in request.items() if key != "agentData"}
+    """The interact object without personal data: no ``agentData``, ``lightConvoData`` keeps ``origin``,
+    and a submitted form's password values are ``None``."""
+    clean = {key: value for key, value in without_passwords(request).items() if key != "agentData"}
     light = request.get("lightConvoData")
     if isinstance(light, Mapping):
         clean["lightConvoData"] = {key: value for key, value in light.items() if key == "origin"}
@@ -86,8 +88,9 @@ def clean_request(request: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _personal_values(request: Mapping[str, Any], more: Iterable[str] = ()) -> list[Any]:
-    """Every personal value of the request (owner id, user id, name, e-mail, phone), and ``more``."""
-    values: list[Any] = list(more)
+    """Every personal value of the request (owner id, user id, name, e-mail, phone, a submitted
+    password), and ``more``."""
+    values: list[Any] = [*more, *password_values(request)]
     for outer, inner in _PERSONAL:
         part = request.get(outer)
         if isinstance(part, Mapping):

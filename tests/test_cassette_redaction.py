@@ -24,7 +24,9 @@ from hypothesis import strategies as st
 
 from convowidget import ConvoClient, serve
 from convowidget.cassette import Cassette, Close, Recorder
+from convowidget.forms import form_submission
 from convowidget.protocol import build_interact
+from convowidget.turns import turn_blocks
 
 PERSONAL = {**SECRETS, "user_name": "Ada Lovelace-Secret"}
 PERSON = {key: value for key, value in PERSONAL.items() if key != "token"}  # the token is a header
@@ -239,3 +241,30 @@ def test_a_real_exchange_with_secrets_split_by_the_agent_replays_as_recorded(tmp
         copy = ConvoClient(url=server.url, agent_id="demo").ask("hi")
     assert copy.status == "complete" and len(copy.chunks) == len(original.chunks)
     assert copy.text == "Hello [redacted], mail [redacted], call [redacted], account [redacted]."
+
+
+def test_a_submitted_password_is_blanked_from_the_request_and_every_frame_that_echoes_it(tmp_path):
+    password = "hunter2-Secret!"
+    fields = [
+        {"id": "name", "type": "text", "label": "Your name"},
+        {"id": "pw", "type": "password", "label": "Password", "required": True},
+    ]
+    payload = {"fields": fields, "onSubmit": {"type": "submit_form"}}
+    (form,) = turn_blocks({"messages": [{"mid": "m-1", "item": {"type": "form", "payload": payload}}]})
+    submission = form_submission(form, {"name": "Ann", "pw": password})
+
+    def echo_in_pieces(request):
+        items = request.request["formSubmissionMetadata"]["submittedData"]
+        text = " and ".join(f"{item['label']} is {item['value']}" for item in items)
+        for start in range(0, len(text), 3):  # the password is cut somewhere
+            yield text[start : start + 3]
+
+    path = tmp_path / "session.jsonl"
+    with serve(echo_in_pieces, chunk_delay=0) as server:
+        reply = ConvoClient(url=server.url, agent_id="demo", record=path).ask(submission.prompt, **submission.extra)
+    assert password in reply.text  # the agent did get it: a form is for sending it
+    assert password not in submission.prompt
+    assert_nowhere(path, password, password)
+    (exchange,) = Cassette.load(path).exchanges
+    items = exchange.request["formSubmissionMetadata"]["submittedData"]
+    assert [item["value"] for item in items] == ["Ann", None]
