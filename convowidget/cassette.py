@@ -9,9 +9,9 @@ One line per exchange::
 after the request was sent (a frame that is not UTF-8 is ``{"base64": ...}``); ``close`` is the
 server's close frame, ``{"code": 1006}`` for a dropped connection, or null when the
 client stopped first. The request keeps no owner id, user id, name, e-mail, phone or
-other personal ``lightConvoData`` (only ``origin``), and those values are blanked out of
-the frames too; the token is a header, never in the file, and blanked out of the frames
-should a server echo it.
+other personal ``lightConvoData`` (only ``origin``); those values and the token (a header,
+never in the file) are blanked out of everything else as a reader would find them, split
+across chunks or encoded (``_redaction``), before anything is written.
 
 ``Recorder`` appends lines (the client calls it once per exchange); ``Cassette.load``
 reads them; ``Replay`` answers incoming requests from them for the embedded server.
@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import binascii
 import json
+import math
 import os
 import threading
 import time
@@ -32,16 +34,19 @@ from pathlib import Path
 from typing import Any
 
 from ._options import finite_number
+from ._redaction import Redaction
 from .errors import ConfigurationError, ConvoError
-from .protocol import Close, CloseCode
+from .forms import password_values, without_passwords
+from .protocol import Close, CloseCode, fix_surrogates
 
 __all__ = ["Cassette", "CassetteError", "CassetteMiss", "Close", "Exchange", "Playback", "Recorder", "Replay"]
 
 Frame = str | bytes
-REDACTED = "[redacted]"
 _PERSONAL = (("agentData", "ownerID"), ("agentData", "userID"))
 _PERSONAL_LIGHT = ("userName", "userEmail", "userPhone", "userID")
 _MAX_CONVERSATIONS = 10_000
+_MAX_SECONDS = 86_400.0  # a frame's time in a cassette: a day at most
+_MAX_REASON_BYTES = 123  # what a WebSocket close frame holds
 
 
 class CassetteError(ConfigurationError):
@@ -73,17 +78,19 @@ class Exchange:
 
 
 def clean_request(request: Mapping[str, Any]) -> dict[str, Any]:
-    """The interact object without personal data: no ``agentData``, ``lightConvoData`` keeps ``origin``."""
-    clean = {key: value for key, value in request.items() if key != "agentData"}
+    """The interact object without personal data: no ``agentData``, ``lightConvoData`` keeps ``origin``,
+    and a submitted form's password values are ``None``."""
+    clean = {key: value for key, value in without_passwords(request).items() if key != "agentData"}
     light = request.get("lightConvoData")
     if isinstance(light, Mapping):
         clean["lightConvoData"] = {key: value for key, value in light.items() if key == "origin"}
     return clean
 
 
-def _secrets(request: Mapping[str, Any], more: Iterable[str] = ()) -> list[str]:
-    """Every personal value of the request (and ``more``), as it may appear inside a JSON frame."""
-    values: list[Any] = list(more)
+def _personal_values(request: Mapping[str, Any], more: Iterable[str] = ()) -> list[Any]:
+    """Every personal value of the request (owner id, user id, name, e-mail, phone, a submitted
+    password), and ``more``."""
+    values: list[Any] = [*more, *password_values(request)]
     for outer, inner in _PERSONAL:
         part = request.get(outer)
         if isinstance(part, Mapping):
@@ -91,20 +98,7 @@ def _secrets(request: Mapping[str, Any], more: Iterable[str] = ()) -> list[str]:
     light = request.get("lightConvoData")
     if isinstance(light, Mapping):
         values.extend(light.get(key) for key in _PERSONAL_LIGHT)
-    forms: set[str] = set()
-    for value in values:
-        if isinstance(value, str) and len(value.strip()) >= 3:
-            forms.update({value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]})
-    return sorted(forms, key=len, reverse=True)  # longest first, so no secret is left half-replaced
-
-
-def _redact(frame: Frame, secrets: list[str]) -> Frame:
-    if isinstance(frame, bytes) or not secrets:
-        return frame
-    for secret in secrets:
-        if secret in frame:
-            frame = frame.replace(secret, REDACTED)
-    return frame
+    return values
 
 
 def _as_text(frame: Frame) -> Frame:
@@ -154,15 +148,17 @@ class Recorder:
         frames undecoded), else as base64, replayed as a binary frame. ``secrets`` are
         more values to blank out of the frames (the client passes its token).
         """
-        secrets = _secrets(request, secrets)
+        redaction = Redaction(_personal_values(request, secrets))
         if isinstance(close, Mapping):
             close = Close(int(close.get("code", CloseCode.ABNORMAL_CLOSURE)), str(close.get("reason") or ""))
+        timed = list(frames)
+        shown = redaction.frames([_as_text(frame) for _, frame in timed])  # as a reader would find them
         line = {
             "convo_id": request.get("convoId"),
-            "prompt": request.get("prompt"),
-            "request": clean_request(request),
-            "frames": [[round(float(t), 6), _encode_frame(_redact(_as_text(frame), secrets))] for t, frame in frames],
-            "close": None if close is None else {"code": close.code, "reason": _redact(close.reason, secrets)},
+            "prompt": redaction.value(request.get("prompt")),
+            "request": redaction.value(clean_request(request)),
+            "frames": [[round(float(t), 6), _encode_frame(frame)] for (t, _), frame in zip(timed, shown, strict=True)],
+            "close": None if close is None else {"code": close.code, "reason": redaction.text(close.reason)},
             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         text = json.dumps(line, ensure_ascii=False) + "\n"
@@ -174,15 +170,40 @@ class Recorder:
             file.write(data)
 
 
+def _seconds(value: int | float, where: str) -> float:
+    """A frame's time: a finite number of seconds, at most a day (a longer one would stall the replay)."""
+    try:
+        seconds = float(value)
+    except OverflowError:  # an int beyond any float
+        seconds = math.inf
+    if not (math.isfinite(seconds) and seconds <= _MAX_SECONDS):
+        limit, shown = f"{_MAX_SECONDS:g}", _clip(str(value), 24)
+        raise CassetteError(f"{where}: a frame's time must be a finite number of seconds, at most {limit}; got {shown}")
+    return max(0.0, seconds)
+
+
+def _binary(text: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise CassetteError(f"{where}: a binary frame's base64 is not valid base64") from None
+
+
 def _frame(value: Any, where: str) -> tuple[float, Frame]:
     if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], (int, float))):
         raise CassetteError(f"{where}: each frame must be [seconds, text]")
     seconds, body = value
     if isinstance(body, str):
-        return max(0.0, float(seconds)), body
+        return _seconds(seconds, where), body
     if isinstance(body, dict) and isinstance(body.get("base64"), str):
-        return max(0.0, float(seconds)), base64.b64decode(body["base64"])
+        return _seconds(seconds, where), _binary(body["base64"], where)
     raise CassetteError(f"{where}: a frame must be text or {{'base64': ...}}")
+
+
+def _close_reason(reason: str) -> str:
+    """A reason a close frame can carry: valid UTF-8, cut to 123 bytes on a character boundary."""
+    data = fix_surrogates(reason).encode("utf-8")
+    return data[:_MAX_REASON_BYTES].decode("utf-8", "ignore")
 
 
 def _exchange(data: Any, where: str, line: int) -> Exchange:
@@ -203,7 +224,7 @@ def _exchange(data: Any, where: str, line: int) -> Exchange:
         data["prompt"],
         request if isinstance(request, dict) else {},
         tuple(_frame(frame, where) for frame in frames),
-        None if close is None else Close(close["code"], str(close.get("reason") or "")),
+        None if close is None else Close(close["code"], _close_reason(str(close.get("reason") or ""))),
         line,
     )
 
@@ -240,7 +261,7 @@ class Cassette:
         """Read a JSONL cassette; a bad line raises ``CassetteError`` naming it."""
         file = Path(path)
         try:
-            lines = file.read_text(encoding="utf-8").splitlines()
+            lines = file.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028 may stand in a frame
         except FileNotFoundError:
             raise CassetteError(f"replay: no cassette at {file}; record one with ConvoClient(record=...)") from None
         except (OSError, UnicodeDecodeError) as exc:
@@ -309,7 +330,9 @@ class Replay:
 
     def answer(self, request: Mapping[str, Any]) -> Playback:
         """The recorded answer to this request, or ``CassetteMiss`` naming the prompt."""
-        prompt, convo_id = str(request.get("prompt", "")), str(request.get("convoId", ""))
+        convo_id = str(request.get("convoId", ""))
+        # as recorded: the caller's own personal data in the prompt blanked, as record() does
+        prompt = Redaction(_personal_values(request)).text(str(request.get("prompt", "")))
         with self._lock:
             state = self._conversations.setdefault(convo_id, _Following())
             self._conversations.move_to_end(convo_id)

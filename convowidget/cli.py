@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._terminal import json_visible, visible
 from .client import ConvoClient
 from .errors import ConfigurationError, ConvoError, StreamError
 from .protocol import REGIONS, InvalidEvent, encode_event
@@ -156,23 +158,23 @@ async def _stream(client: ConvoClient, args: argparse.Namespace) -> int:
             builder.feed(event)
             if args.json:
                 line = {"type": "invalid", "reason": event.reason} if isinstance(event, InvalidEvent) else None
-                print(json.dumps(line) if line else encode_event(event), flush=True)
+                print(json_visible(json.dumps(line) if line else encode_event(event)), flush=True)
             elif event.type == "chunk" and not getattr(event, "ui_engine", False):
-                print(getattr(event, "text", ""), end="", flush=True)
+                print(visible(getattr(event, "text", "")), end="", flush=True)
     except StreamError as exc:
-        print(f"\nconvowidget: the reply failed: {exc}", file=sys.stderr)
+        print(f"\nconvowidget: the reply failed: {visible(str(exc))}", file=sys.stderr)
         return 1
     reply = builder.finish()
     if not args.json:
         if reply.ui_turn is not None:
-            print(reply.text, end="")
+            print(visible(reply.text), end="")
         print()
         if reply.sources:
-            print("\nSources: " + ", ".join(reply.sources))
+            print("\nSources: " + ", ".join(visible(source) for source in reply.sources))
         if reply.handoff:
             print("\n(The agent asked for a human to take over.)")
         for warning in reply.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
+            print(f"warning: {visible(warning)}", file=sys.stderr)
     return 0
 
 
@@ -201,7 +203,7 @@ def _test_target(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
 
         options: dict[str, Any] = {"replay": args.replay, "pace": args.pace} if args.replay else {}
         with serve(**options) as server:
-            print(f"testing against: {server.label}", file=sys.stderr, flush=True)
+            print(f"testing against: {visible(server.label)}", file=sys.stderr, flush=True)
             yield {"url": server.url, "agent_id": "demo"}
         return
     if not _configured(args):
@@ -237,9 +239,11 @@ def _summary(result: SuiteResult) -> list[str]:
 
 def _test(args: argparse.Namespace) -> int:
     from .runner import run_suite
-    from .suite import load_suite
+    from .suite import Suite, load_suite
 
     suite = load_suite(args.suite)  # a bad suite stops here, before anything is sent (exit 2)
+    if visible(suite.name) != suite.name:  # the progress bar shows it on the terminal
+        suite = Suite(suite.scenarios, visible(suite.name))
     with _test_target(args) as options:
         client = ConvoClient(idle_timeout=args.idle_timeout, record=args.record, **options)
         result = run_suite(
@@ -255,23 +259,31 @@ def _test(args: argparse.Namespace) -> int:
     if args.html:
         result.to_html(args.html)
     if args.json:
-        print(result.to_json())
-    print("\n".join(_summary(result)), file=sys.stderr if args.json else sys.stdout, flush=True)
+        print(json_visible(result.to_json()))
+    print(visible("\n".join(_summary(result))), file=sys.stderr if args.json else sys.stdout, flush=True)
     if result.interrupted:
         return 130
     return 0 if result.ok else 1
 
 
+def _check_chunk_delay(seconds: float) -> float:
+    """``--chunk-delay``: NaN, infinity (``1e400`` too) or a negative delay would stall every reply."""
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ConfigurationError(f"--chunk-delay: expected a number of seconds of at least 0, got {seconds:g}")
+    return seconds
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .server import serve
 
+    _check_chunk_delay(args.chunk_delay)
     replay = {"replay": args.replay, "pace": args.pace} if args.replay else {}
     server = serve(host=args.host, port=args.port, chunk_delay=args.chunk_delay, **replay)
 
     async def run() -> None:
         async with server:
             what = f"replay of {args.replay.name}" if args.replay else "demo agent"
-            print(f"convowidget embedded server ({what}) on {server.url}", flush=True)
+            print(visible(f"convowidget embedded server ({what}) on {server.url}"), flush=True)
             print("Press Ctrl+C to stop.", flush=True)
             await asyncio.Future()
 
@@ -393,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"serve": _serve, "ask": _ask, "test": _test, "demo": _demo}[args.command](args)
     except ConvoError as exc:
-        print(f"convowidget: {exc}", file=sys.stderr)
+        print(f"convowidget: {visible(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("convowidget: interrupted", file=sys.stderr)

@@ -27,7 +27,7 @@ import re2
 
 from .errors import FormError
 
-__all__ = ["Submission", "form_submission", "submitted_block", "without_passwords"]
+__all__ = ["Submission", "form_submission", "password_values", "submitted_block", "without_passwords"]
 
 HIDDEN = "(hidden)"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -284,3 +284,14 @@ def without_passwords(request: Mapping[str, Any]) -> dict[str, Any]:
         ]
         copy["formSubmissionMetadata"] = {**submission, "submittedData": items}
     return copy
+
+
+def password_values(request: Mapping[str, Any]) -> list[str]:
+    """The password values a request submits, as text: what a recorder must blank wherever they appear."""
+    submission = request.get("formSubmissionMetadata")
+    items = submission.get("submittedData") if isinstance(submission, Mapping) else None
+    return [
+        str(item["value"])
+        for item in (items if isinstance(items, list) else [])
+        if isinstance(item, Mapping) and item.get("field_type") == "password" and item.get("value") not in (None, "")
+    ]

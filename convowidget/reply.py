@@ -124,6 +124,7 @@ class Reply:
 
     def _repr_markdown_(self) -> str:
         """The reply as a notebook shows it, and saves it: the agent's markdown with its HTML made inert."""
+        from ._inert_links import neutralise_links
         from .transcript import escape_markdown
 
         lines = [escape_markdown(self.text) if self.text else "*(no text)*"]
@@ -135,7 +136,7 @@ class Reply:
         if self.error:
             footer += f" · error: {escape_markdown(self.error)}"
         lines.append(footer)
-        return "\n\n".join(lines)
+        return neutralise_links("\n\n".join(lines))  # two sources side by side can make a link
 
 
 def share_turns(previous: list[Any], new: list[Any]) -> list[Any]:

@@ -19,9 +19,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "convowidget"
 # siblings that do not import each other. Keep in step with README.md ("Development").
 LAYERS = [
     "errors",
-    "_io _logs _options _retry _urls _dataframe transcript _markdown _metadata",
-    "protocol forms",
-    "ui",
+    "_io _logs _options _retry _urls _dataframe _markdown _metadata _terminal _redaction",
+    "protocol forms _inert_links",
+    "ui transcript",
     "turns",
     "reply agent",
     "_failures cassette _streaming _agents _suite_checks _run_records reply_view demo _turn_record",

@@ -26,7 +26,7 @@ from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.asyncio.server import serve as ws_serve
 
-from convowidget import ChatWidget, ConfigurationError, ConvoClient, Faults, serve
+from convowidget import ChatWidget, ConfigurationError, ConvoClient, ConvoError, Faults, serve
 from convowidget.protocol import ChunkEvent
 from convowidget.reply import Reply, ReplyBuilder
 
@@ -288,6 +288,24 @@ def test_callbacks_cannot_deadlock_by_blocking():
     chat.on_reply(blocking_callback)
     chat.ask("start")
     assert "ask_async" in str(errors[0])
+
+
+def test_waiting_for_a_pending_reply_inside_a_callback_is_refused_not_a_deadlock():
+    chat = ChatWidget()
+    errors = []
+
+    def waits_for_another_reply(reply):
+        try:  # the bound only matters without the refusal: the IO thread would wait on itself
+            chat.client.start("again").result(10)
+        except Exception as exc:
+            errors.append(exc)
+
+    chat.on_reply(waits_for_another_reply)
+    chat.ask("start")
+    assert [type(error) for error in errors] == [ConvoError]
+    assert str(errors[0]) == "PendingReply.result() cannot block inside a reply callback; use ask_async() there"
+    assert chat.ask("Hello").status == "complete"  # the IO thread was never stuck
+    assert len(errors) == 2
 
 
 def test_exports_json_markdown_dataframe_and_mime_bundle():

@@ -166,7 +166,6 @@ def test_regenerating_a_submitted_forms_answer_sends_the_form_again_whole(chat, 
     assert chat.replies[-1].text == "Welcome, Ann."
 
 
-@pytest.mark.xfail(strict=True, reason="cassette.py keeps formSubmissionMetadata's password; reported to the lead")
 def test_a_recorded_form_submission_keeps_no_password(tmp_path):
     def asks(request):
         yield SIGN_UP if not request.form_submission else "thanks"
