@@ -226,7 +226,7 @@ def test_quickstart_shows_one_of_each_web_chat_message(run: Runner):
     nb = run("quickstart.ipynb")
     fields = shown(nb, 'chat.ask("book a demo")')
     assert "('Your name', 'text')" in fields and "('Team size', 'select')" in fields and "'checkbox')" in fields
-    assert "Thanks, Ada!" in shown(nb, "form_submission(form, values)")
+    assert "Thanks, Ada!" in shown(nb, "chat.submit(values)")
     rich = shown(nb, '"watch the intro"')
     assert "'subscribe': [{'kind': 'input'" in rich and "'submit_on_enter': True" in rich
     assert "'watch the intro': [{'kind': 'iframe', 'layout': 'vertical', 'url': 'https://" in rich
