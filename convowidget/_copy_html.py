@@ -25,6 +25,7 @@ __all__ = ["EMPTY_CONVERSATION", "header_html", "header_text", "message_html", "
 EMPTY_CONVERSATION = "<div><em>No messages yet.</em></div>"
 
 _ROLE = '<div style="margin-top: 0.8em"><strong>{}:</strong></div>'
+_PARAGRAPH = '<div style="margin-bottom: 0.8em">'
 
 
 def header_text(label: str) -> str:
@@ -49,7 +50,8 @@ def message_html(entry: dict[str, Any]) -> str:
     if entry.get("role") == "user":
         return _ROLE.format("You") + f"<blockquote>{_lines(str(entry.get('text', '')))}</blockquote>"
     text = str(entry.get("text") or "")
-    body = (markdown_to_safe_html(text) or _preformatted(text)) if text.strip() else _note("(no text)")
+    rendered = markdown_to_safe_html(text) if text.strip() else _note("(no text)")
+    body = _paragraphs_as_divs(rendered) if rendered is not None else _preformatted(text)
     parts = [_ROLE.format("Agent"), body]
     sources = entry.get("sources") or []
     if sources:
@@ -59,6 +61,15 @@ def message_html(entry: dict[str, Any]) -> str:
     if entry.get("status") != "complete":
         parts.append(_note(f"Reply {entry.get('status')}: {entry.get('error') or 'no reason given'}"))
     return "\n".join(parts)
+
+
+def _paragraphs_as_divs(rendered: str) -> str:
+    """Rendered markdown with each ``<p>`` a ``<div>`` spaced as a paragraph.
+
+    nbconvert's ``--sanitize-html`` shows a ``<p>`` as the text "<p>" but keeps a ``<div>``.
+    Only markdown-it's own tags can read "<p>": it escapes ``<`` in text and attributes.
+    """
+    return rendered.replace("<p>", _PARAGRAPH).replace("</p>", "</div>")
 
 
 def _lines(text: str) -> str:

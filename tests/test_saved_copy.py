@@ -166,7 +166,7 @@ def test_the_copy_renders_markdown_and_nothing_the_agent_sent_runs():
             chat.ask("format")
             chat.ask('show me <b>tags</b>\nand <img src=x onerror="alert(9)">')
     html = Outputs(shown).html()
-    tags = {"details", "summary", "style", "div", "strong", "em", "blockquote", "p", "h3", "ul", "li", "pre", "code"}
+    tags = {"details", "summary", "style", "div", "strong", "em", "blockquote", "h3", "ul", "li", "pre", "code"}
     tags |= {"table", "thead", "tbody", "tr", "th", "td", "a", "img"}
     assert_inert(html, tags)
     # formatted: a heading, a list, a code block, a table, links and an https image
@@ -189,4 +189,8 @@ def test_the_copy_renders_markdown_and_nothing_the_agent_sent_runs():
         f"html:not(:has(#{copy_id}[open])) .{copy_id} {{display: none}}"
     ]
     assert set(re.findall(r' class="([^"]*)"', html)) == {copy_id} and re.findall(r' id="([^"]*)"', html) == [copy_id]
-    assert set(re.findall(r' style="([^"]*)"', html)) <= {"margin-top: 0.8em", "white-space: pre-wrap"}
+    assert set(re.findall(r' style="([^"]*)"', html)) <= {
+        "margin-top: 0.8em",
+        "margin-bottom: 0.8em",
+        "white-space: pre-wrap",
+    }
