@@ -20,9 +20,11 @@ from typing import Any
 
 from ._markdown import markdown_to_safe_html
 
-__all__ = ["EMPTY_CONVERSATION", "header_html", "header_text", "message_html", "page_html"]
+__all__ = ["EMPTY_CONVERSATION", "MESSAGE_FIELDS", "header_html", "header_text", "message_html", "page_html"]
 
 EMPTY_CONVERSATION = "<div><em>No messages yet.</em></div>"
+MESSAGE_FIELDS = ("role", "text", "status", "error", "sources", "handoff")
+"""The transcript entry's fields ``message_html`` reads: the same fields, the same HTML."""
 
 _ROLE = '<div style="margin-top: 0.8em"><strong>{}:</strong></div>'
 _PARAGRAPH = '<div style="margin-bottom: 0.8em">'

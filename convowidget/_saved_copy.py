@@ -28,7 +28,7 @@ import uuid
 import weakref
 from typing import Any, Protocol
 
-from ._copy_html import EMPTY_CONVERSATION, header_html, header_text, message_html, page_html
+from ._copy_html import EMPTY_CONVERSATION, MESSAGE_FIELDS, header_html, header_text, message_html, page_html
 
 __all__ = ["Chat", "SavedCopy", "layout"]
 
@@ -84,9 +84,9 @@ def _turns(entries: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 
 def _key(entry: dict[str, Any]) -> tuple[Any, ...]:
-    """What an entry's HTML depends on (equal keys, equal HTML); hashed in O(1) once its text is."""
-    fields = ("id", "role", "text", "status", "error", "sources", "handoff")
-    return tuple(tuple(map(str, value)) if isinstance(value, list) else value for value in map(entry.get, fields))
+    """What an entry's HTML depends on (equal keys, equal HTML); a string is hashed once, not per call."""
+    values = map(entry.get, ("id", *MESSAGE_FIELDS))
+    return tuple(value if isinstance(value, (str, bool, type(None))) else repr(value) for value in values)
 
 
 class SavedCopy:
