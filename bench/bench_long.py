@@ -1,6 +1,6 @@
 """What a long conversation costs a real kernel, three ways of chatting and a floor side by side.
 
-Run: .venv/bin/python bench/bench_long.py [--turns 300] [--ways floor,loop,cells,typed]
+Run: .venv/bin/python bench/bench_long.py [--turns 300] [--ways floor,loop,cells,typed] [--pause 1.5]
 
 Each way gets a fresh ipykernel (jupyter_client, this interpreter) and asks 300 prompts:
 
@@ -10,7 +10,8 @@ Each way gets a fresh ipykernel (jupyter_client, this interpreter) and asks 300 
 - cells: the panel displayed, one cell per ``chat.ask`` (Run All over 300 cells);
 - typed: the panel displayed, each prompt sent as the front end sends what a person types
   (a ``comm_msg`` with ``{"type": "send"}`` to the widget while no cell runs), the next one
-  once the reply and whatever follows it have arrived.
+  once the reply is in and nothing more has come for ``--pause`` seconds (1.5: a person
+  reads the reply before typing the next prompt).
 
 The embedded server runs in this process, answers each prompt with 2,000 characters in 20
 chunks and sends the whole history as ``sync_chat_history`` each turn (as the real service
@@ -180,7 +181,7 @@ class Kernel:
             elif mine and msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
                 return [*turns, sent], stdout
 
-    def type(self, comm_id: str, text: str, quiet: float = 0.3) -> int:
+    def type(self, comm_id: str, text: str, quiet: float) -> int:
         """Send a prompt as the panel does; the bytes until the reply is in and ``quiet`` seconds pass."""
         content = {"comm_id": comm_id, "data": {"method": "custom", "content": {"type": "send", "text": text}}}
         self.kc.shell_channel.send(self.kc.session.msg("comm_msg", content))
@@ -210,7 +211,7 @@ class Kernel:
         self.km.shutdown_kernel(now=True)
 
 
-def chat(way: str, url: str, turns: int) -> dict[str, Any]:
+def chat(way: str, url: str, turns: int, pause: float) -> dict[str, Any]:
     """One way of chatting in a fresh kernel: bytes per turn, the total, memory and the notebook's size."""
     with tempfile.TemporaryDirectory() as folder:
         kernel = Kernel(Path(folder))
@@ -228,7 +229,7 @@ def chat(way: str, url: str, turns: int) -> dict[str, Any]:
                 *per_turn, after = kernel.run(LOOP.format(turns=turns))[0]
             else:
                 comm_id = stdout.split()[-1]
-                per_turn = [kernel.type(comm_id, f"turn{turn}") for turn in range(1, turns + 1)]
+                per_turn = [kernel.type(comm_id, f"turn{turn}", pause) for turn in range(1, turns + 1)]
             after += kernel.drain(1.5)
             size = kernel.notebook.size()
             report = json.loads(kernel.run(REPORT)[1].split("BENCH", 1)[1])
@@ -265,6 +266,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=300)
     parser.add_argument("--ways", default=",".join(WAYS), help=f"some of {', '.join(WAYS)}")
+    parser.add_argument("--pause", type=float, default=1.5, help="seconds a typist waits after a reply")
     args = parser.parse_args()
     ways = [way.strip() for way in args.ways.split(",")]
     if not set(ways) <= set(WAYS):
@@ -274,7 +276,7 @@ def main() -> None:
     with serve(long_replies, **options) as server:
         for way in ways:
             started = time.monotonic()
-            results[way] = chat(way, str(server.url), args.turns)
+            results[way] = chat(way, str(server.url), args.turns, args.pause)
             print(f"{way}: {time.monotonic() - started:.0f} s", file=sys.stderr)
     print(f"{args.turns} turns of {REPLY_CHARS:,}-character replies; the server re-sends the whole history each turn\n")
     table(results, args.turns)
