@@ -1,10 +1,9 @@
-"""The transcript as inert text: markdown for ``to_markdown()``, HTML for a saved notebook.
+"""The transcript as inert markdown for ``to_markdown()`` (a saved notebook's copy is ``_copy_html``).
 
-Agent replies are untrusted. Every exported form shows the agent's raw HTML as text:
-the HTML copy escapes everything, and the markdown escapes ``<``, ``>`` and ``&`` as
-entities outside code, keeps fenced code literal in fences it writes itself (inside
-block quotes too), and turns every link that does not go to http(s), mailto: or tel:
-into plain text (``_inert_links``, with a real markdown parser).
+Agent replies are untrusted. The markdown shows the agent's raw HTML as text: it escapes
+``<``, ``>`` and ``&`` as entities outside code, keeps fenced code literal in fences it
+writes itself (inside block quotes too), and turns every link that does not go to
+http(s), mailto: or tel: into plain text (``_inert_links``, with a real markdown parser).
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import Any
 
 from ._inert_links import neutralise_links
 
-__all__ = ["escape_markdown", "transcript_html", "transcript_markdown", "transcript_summary"]
+__all__ = ["escape_markdown", "transcript_markdown"]
 
 _FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 _BACKTICKS = re.compile(r"`+")
@@ -168,40 +167,3 @@ def transcript_markdown(label: str, entries: list[dict[str, Any]]) -> str:
             reason = _inert(str(entry.get("error") or "no reason given"))
             lines.append(f"*Reply {_inert(str(entry.get('status')))}: {reason}*")
     return neutralise_links("\n\n".join(lines))  # pieces put together can make a link too
-
-
-def transcript_summary(label: str, count: int) -> str:
-    """The one line a saved copy shows before it is opened."""
-    noun = "message" if count == 1 else "messages"
-    return f"Conversation with {label} — {count} {noun} (a copy for when the kernel is gone)"
-
-
-def _html_text(text: str, *, italic: bool = False) -> str:
-    body = f"<em>{html.escape(text)}</em>" if italic else html.escape(text)
-    return f'<pre style="white-space: pre-wrap; margin: 0.2em 0 0.8em 0">{body}</pre>'
-
-
-def transcript_html(label: str, entries: list[dict[str, Any]]) -> str:
-    """The transcript as a collapsed ``<details>`` whose every piece of text is escaped.
-
-    Only ``details``, ``summary``, ``strong``, ``em`` and ``pre`` are used: tags that
-    JupyterLab's and Notebook 7's sanitizer and GitHub keep (nbconvert's ``--sanitize-html``
-    keeps only the last three, and shows the others as text).
-    """
-    parts = ["<details>", f"<summary>{html.escape(transcript_summary(label, len(entries)))}</summary>"]
-    for entry in entries:
-        if entry.get("role") == "user":
-            parts += ["<strong>You:</strong>", _html_text(str(entry.get("text", "")))]
-            continue
-        parts += ["<strong>Agent:</strong>", _html_text(str(entry.get("text") or "") or "(no text)")]
-        notes = []
-        sources = entry.get("sources") or []
-        if sources:
-            notes.append(f"Sources: {', '.join(str(s) for s in sources)}")
-        if entry.get("handoff"):
-            notes.append("The agent asked for a human to take over.")
-        if entry.get("status") != "complete":
-            notes.append(f"Reply {entry.get('status')}: {entry.get('error') or 'no reason given'}")
-        parts += [_html_text(note, italic=True) for note in notes]
-    parts.append("</details>")
-    return "\n".join(parts)

@@ -134,9 +134,6 @@ class ChatWidget(anywidget.AnyWidget):
     # per-panel state (text streamed so far) by this id.
     _panel_id = traitlets.Unicode("").tag(sync=True)
 
-    QUIET_SECONDS = 1.0
-    """Seconds with no reply in flight before the saved copy is refreshed."""
-
     def __init__(
         self,
         client: ConvoClient | None = None,
@@ -392,7 +389,7 @@ class ChatWidget(anywidget.AnyWidget):
                 self.transcript[position] = updated = PanelForms.with_block(entry, index, _valid(block))
                 self._tail_seq += 1
                 self.transcript_tail = {"seq": self._tail_seq, "entries": [updated]}
-                self._saved_copy.changed(quiet_after=self.QUIET_SECONDS)
+                self._saved_copy.changed()
                 return
 
     def _show_error(self, message: str) -> None:
@@ -414,8 +411,7 @@ class ChatWidget(anywidget.AnyWidget):
             self.stream = {}
             self.error = ""
             self.status = "idle"
-        self._saved_copy.changed(quiet_after=None)
-        self._saved_copy.flush()  # a replacement shows at once
+        self._saved_copy.changed()
 
     # ------------------------------------------------------------------ one exchange (IO thread)
 
@@ -440,7 +436,6 @@ class ChatWidget(anywidget.AnyWidget):
         self._forms.asked(user["id"], request)  # a form's fields, kept for Retry and Regenerate
         self._stop_event = stop_event = asyncio.Event()
         streamer = TraitStreamer(self, assistant_id, self.flush_interval, _valid)
-        self._saved_copy.cancel_refresh()  # not quiet: a reply is on its way
         reply: Reply | None = None
         try:
             with self.hold_sync():
@@ -462,7 +457,7 @@ class ChatWidget(anywidget.AnyWidget):
         self._finish(user, assistant_id, reply)
         self._replies.append(reply)
         self._forms.answered(assistant_id, reply)
-        self._saved_copy.changed(quiet_after=self.QUIET_SECONDS)
+        self._saved_copy.changed()
         for callback in list(self._callbacks):
             try:
                 callback(reply)

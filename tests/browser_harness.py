@@ -188,6 +188,14 @@ def shut_down_kernels(server: JupyterServer) -> None:
         urllib.request.urlopen(request).close()
 
 
+def wait_for_saved_copy(page, text: str) -> None:
+    """Wait until the copy under a panel (its pages, hidden while collapsed) holds ``text``."""
+    page.wait_for_function(
+        "text => [...document.querySelectorAll('[class^=cw-copy-]')].some(page => page.textContent.includes(text))",
+        arg=text,
+    )
+
+
 def save_notebook(page, path: Path, timeout: float = 30.0) -> dict:
     """Save the open notebook with Ctrl+S and wait until the file on disk is rewritten; return it parsed.
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
+import re
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -333,7 +335,7 @@ def test_a_long_chat_sends_each_turn_alone_not_the_history(kernel):
         )
         run(kc, [setup], timeout=30)
         msg_id = kc.execute("for turn in range(1, 301):\n    chat.ask(f'turn{turn}')")
-        per_turn, sent, copies, full_resends = [], 0, [], 0
+        per_turn, sent, copies, full_resends = [], 0, {}, 0
         deadline = time.monotonic() + 360
         while True:  # a turn's traffic: everything up to and including its transcript_tail
             msg = kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
@@ -346,7 +348,9 @@ def test_a_long_chat_sends_each_turn_alone_not_the_history(kernel):
                     per_turn.append(sent)
                     sent = 0
             elif msg["msg_type"] in ("display_data", "update_display_data"):
-                copies.append(content["data"]["text/plain"])
+                display_id = content["transient"]["display_id"]
+                assert len(per_turn) == 300 and display_id not in copies, "the copy was written before the cell ended"
+                copies[display_id] = content["data"]["text/html"]
             elif msg["msg_type"] == "error":
                 pytest.fail(f"{content['ename']}: {content['evalue']}")
             elif msg["parent_header"].get("msg_id") == msg_id and content.get("execution_state") == "idle":
@@ -358,32 +362,55 @@ def test_a_long_chat_sends_each_turn_alone_not_the_history(kernel):
     assert full_resends == 0 and len(per_turn) == 300
     assert max(per_turn) <= 2 * 2000 + 4000, per_turn
     assert per_turn[-1] <= 2 * per_turn[0], (per_turn[0], per_turn[-1])
-    assert len(copies) == 1 and "600 messages" in copies[0], copies  # the saved copy: once, at the cell's end
+    # the saved copy: at the cell's end, each of its outputs written once, the whole conversation in order
+    copy = "".join(html for _, html in sorted(copies.items(), key=lambda item: int(item[0].rsplit("-", 1)[1])))
+    assert re.findall(r"<blockquote><div>turn(\d+)</div>", copy) == [str(turn) for turn in range(1, 301)]
     # What was said is 300 x 2,000 characters, held a few times over (replies, chunks, transcript,
     # shared turns): a few MiB. Re-held history per reply, as before, cost 190 MiB for these turns.
     assert grown < 40 * 2**20, f"kernel memory grew {grown / 2**20:.1f} MiB over 300 turns"
 
 
+def _copy_updates(kc: BlockingKernelClient, until: Callable[[dict], bool]) -> list[tuple[str, dict]]:
+    """Every message up to the one ``until`` accepts; the copy's updates marked (display id, data)."""
+    seen, deadline = [], time.monotonic() + 60
+    while True:
+        msg = kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
+        if msg["msg_type"] == "error":
+            pytest.fail(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+        state = msg["content"].get("data", {}).get("state", {}) if msg["msg_type"] == "comm_msg" else {}
+        if "transcript_tail" in state:
+            seen.append(("turn", state["transcript_tail"]))
+        elif msg["msg_type"] == "update_display_data":
+            seen.append((msg["content"]["transient"]["display_id"], msg["content"]["data"]))
+        if until(msg):
+            return seen
+
+
 @pytest.mark.timeout(90)
-def test_the_saved_copy_follows_each_cell_that_asked_once_not_per_reply(kernel):
-    """A headless run (nbclient, papermill) keeps only what a cell sends while it runs."""
+def test_the_saved_copy_follows_a_cell_at_its_end_and_a_typed_reply_at_once(kernel):
+    """A headless run (nbclient, papermill) keeps only what a cell sends while it runs; a
+    person saves whenever they like after a reply typed in the panel."""
     _km, kc = kernel
     with serve(lambda request: f"<b>answer</b> to {request.prompt}", chunk_delay=0) as server:
-        setup = f"from convowidget import ChatWidget\nchat = ChatWidget(url={server.url!r}, agent_id='copy')\nchat"
-        run(kc, [setup], timeout=30)
+        setup = f"from convowidget import ChatWidget\nchat = ChatWidget(url={server.url!r}, agent_id='copy')\n"
+        (shown,) = run(kc, [setup + "display(chat)\nprint(chat.comm.comm_id)"], timeout=30)
         msg_id = kc.execute("for i in range(5):\n    chat.ask(f'q{i}')")
-        updates, deadline = [], time.monotonic() + 60
-        while True:
-            msg = kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "update_display_data":
-                updates.append(msg["content"]["data"])
-            elif msg["msg_type"] == "error":
-                pytest.fail(f"{msg['content']['ename']}: {msg['content']['evalue']}")
-            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                break
-    assert len(updates) == 1, [u["text/plain"] for u in updates]
-    (copy,) = updates
-    assert set(copy) == {"text/html", "text/plain"} and "10 messages" in copy["text/plain"]
-    assert "&lt;b&gt;answer&lt;/b&gt; to q4" in copy["text/html"] and "<b>" not in copy["text/html"]
+        in_cell = _copy_updates(
+            kc, lambda m: m["parent_header"].get("msg_id") == msg_id and m["content"].get("execution_state") == "idle"
+        )
+        # typed in the panel: the front end's message while no cell runs
+        typed = {"type": "send", "text": "typed"}
+        message = kc.session.msg(
+            "comm_msg", {"comm_id": shown.stdout.split()[-1], "data": {"method": "custom", "content": typed}}
+        )
+        kc.shell_channel.send(message)
+        after_typing = _copy_updates(kc, lambda m: m["msg_type"] == "update_display_data")
+    kinds = ["turn" if kind == "turn" else "copy" for kind, _ in in_cell]
+    assert kinds == ["turn"] * 5 + ["copy"] * 5, kinds  # the copy after the last reply, each turn's output once
+    copies = [data for kind, data in in_cell if kind != "turn"]
+    assert len({kind for kind, _ in in_cell if kind != "turn"}) == 5
+    for i, copy in enumerate(copies):
+        assert set(copy) == {"text/html"} and f"&lt;b&gt;answer&lt;/b&gt; to q{i}" in copy["text/html"]
+        assert "<b>" not in copy["text/html"]
+    assert [kind for kind, _ in after_typing] == ["turn", after_typing[-1][0]]
+    assert "&lt;b&gt;answer&lt;/b&gt; to typed" in after_typing[-1][1]["text/html"]

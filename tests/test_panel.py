@@ -24,6 +24,7 @@ from browser_harness import (
     shot,
     shut_down_kernels,
     wait_for_kernel,
+    wait_for_saved_copy,
 )
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -244,7 +245,7 @@ def test_saved_widget_state_reopens_readable_and_not_connected(browser, lab):
     open_and_run(page, lab, path.name, [ECHO])
     send(page, "remember me")
     done(page, "You said: remember me")
-    page.locator("summary", has_text="2 messages").wait_for()  # the copy for saved notebooks, refreshed
+    wait_for_saved_copy(page, "remember me")  # the copy for saved notebooks, written
     page.locator(".jp-Cell").first.click()
     page.keyboard.press("Control+s")
     deadline = time.monotonic() + 30

@@ -94,7 +94,7 @@ def test_the_panels_submit_reaches_the_agent_and_shows_the_form_sent(chat, recei
     assert tails[0]["entries"][0]["id"] == entry["id"] and tails[0]["entries"][0]["blocks"][1] == sent
     # the password was never synced, saved or exported
     wire = json.dumps([m["data"] for m in chat.comm.sent])
-    for text in (wire, json.dumps(chat.get_state(), default=str), json.dumps(chat._saved_copy.bundle()),
+    for text in (wire, json.dumps(chat.get_state(), default=str), json.dumps(chat._saved_copy.bundles()),
                  chat.to_json(), chat.to_markdown(), repr(chat.replies)):  # fmt: skip
         assert SECRET not in text
     assert "Welcome, Ann." in wire
