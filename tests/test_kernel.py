@@ -387,3 +387,34 @@ def test_the_saved_copy_follows_each_cell_that_asked_once_not_per_reply(kernel):
     (copy,) = updates
     assert set(copy) == {"text/html", "text/plain"} and "10 messages" in copy["text/plain"]
     assert "&lt;b&gt;answer&lt;/b&gt; to q4" in copy["text/html"] and "<b>" not in copy["text/html"]
+
+
+# ---------------------------------------------------------------------- hardening (issue 16)
+
+
+@pytest.mark.timeout(90)
+def test_interrupting_a_suite_stuck_on_backtracking_regexes_returns_it_interrupted(kernel):
+    """``(a|aa)+$`` on 41 characters held the GIL for hours, so the stop button did nothing."""
+    km, kc = kernel
+    asked = threading.Event()
+
+    def agent(request):
+        asked.set()
+        return "a" * 40 + "!"
+
+    with serve(agent, chunk_delay=0) as server:
+        setup = (
+            "from convowidget import ConvoClient, run_suite\nfrom convowidget.suite import Scenario, Suite, Turn\n"
+            f"client = ConvoClient(url={server.url!r}, agent_id='a')\n"
+            "suite = Suite([Scenario(f's{i}', [Turn('x', expect={'regex': '(a|aa)+$'})]) for i in range(60)])"
+        )
+        run(kc, [setup], timeout=20)
+        running = send(kc, ["result = run_suite(client, suite, concurrency=1, progress=False)\nprint('ran')"])
+        assert asked.wait(15), "the suite never reached the agent"
+        time.sleep(1.0)  # the first reply is in and being judged
+        km.interrupt_kernel()
+        (cell,) = collect(kc, running, timeout=15)
+        assert cell.status == "ok" and "ran" in cell.stdout, cell.describe()
+        probe = "import json\nprint(json.dumps([result.interrupted, result.not_run > 0, client.ask('again').status]))"
+        (check,) = run(kc, [probe], timeout=20)
+    assert last_json_line(check) == [True, True, "complete"]
