@@ -66,6 +66,7 @@ class Cell:
     stdout: str = ""
     stderr: str = ""
     errors: list[str] = field(default_factory=list)
+    shown: list[dict] = field(default_factory=list)  # the data of each display and result, in order
 
     def describe(self) -> str:
         return (
@@ -111,6 +112,8 @@ def collect(kc: BlockingKernelClient, cells: dict[str, Cell], timeout: float) ->
                 cell.stdout += content["text"]
             else:
                 cell.stderr += content["text"]
+        elif kind in ("display_data", "execute_result"):
+            cell.shown.append(content["data"])
         elif kind == "error":
             cell.errors.append(f"{content['ename']}: {content['evalue']}")
         elif kind == "status" and content["execution_state"] == "idle":
@@ -418,3 +421,20 @@ def test_interrupting_a_suite_stuck_on_backtracking_regexes_returns_it_interrupt
         probe = "import json\nprint(json.dumps([result.interrupted, result.not_run > 0, client.ask('again').status]))"
         (check,) = run(kc, [probe], timeout=20)
     assert last_json_line(check) == [True, True, "complete"]
+
+
+@pytest.mark.timeout(60)
+def test_a_closed_panel_displays_as_one_line_saying_so(kernel):
+    """``chat.close(); chat`` and ``display(chat)`` after close printed ``AttributeError ... comm_id``."""
+    _km, kc = kernel
+    with serve(chunk_delay=0) as server:
+        setup = f"from convowidget import ChatWidget\nchat = ChatWidget(url={server.url!r}, agent_id='demo')\nchat"
+        (shown,) = run(kc, [setup], timeout=30)
+        cells = collect(kc, send(kc, ["chat.close()\nchat", "display(chat)"]), timeout=20)
+    assert "application/vnd.jupyter.widget-view+json" in shown.shown[0]  # the open panel, for contrast
+    for cell in cells:
+        assert cell.status == "ok" and not cell.errors, cell.describe()
+        assert "Traceback" not in cell.stdout + cell.stderr and "comm_id" not in cell.stdout + cell.stderr
+        assert [set(data) for data in cell.shown] == [{"text/plain"}], cell.shown
+        (line,) = cell.shown[0]["text/plain"].splitlines()
+        assert line.startswith("ChatWidget(") and "closed" in line, line
