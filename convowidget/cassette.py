@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._files import check_writable, read_text
 from ._options import finite_number
 from ._redaction import Redaction
 from .errors import ConfigurationError, ConvoError
@@ -126,10 +127,12 @@ class Recorder:
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
+            check_writable(self.path)
             with open(self.path, "ab"):
                 pass
-        except OSError as exc:
-            raise ConfigurationError(f"record: cannot write the cassette {self.path}: {exc.strerror}") from None
+        except (OSError, ConfigurationError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else exc
+            raise ConfigurationError(f"record: cannot write the cassette {self.path}: {reason}") from None
 
     def __repr__(self) -> str:
         return f"Recorder({str(self.path)!r})"
@@ -261,10 +264,10 @@ class Cassette:
         """Read a JSONL cassette; a bad line raises ``CassetteError`` naming it."""
         file = Path(path)
         try:
-            lines = file.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028 may stand in a frame
+            lines = read_text(file).split("\n")  # not splitlines(): U+2028 may stand in a frame
         except FileNotFoundError:
             raise CassetteError(f"replay: no cassette at {file}; record one with ConvoClient(record=...)") from None
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, ConfigurationError) as exc:
             raise CassetteError(f"replay: cannot read the cassette {file}: {exc}") from None
         exchanges = []
         for number, text in enumerate(lines, 1):
@@ -275,7 +278,14 @@ class Cassette:
                 data = json.loads(text)
             except ValueError as exc:
                 raise CassetteError(f"{where}: not JSON ({exc})") from None
-            exchanges.append(_exchange(data, where, number))
+            except RecursionError:
+                raise CassetteError(f"{where}: lists or objects nested too deeply to read") from None
+            try:
+                exchanges.append(_exchange(data, where, number))
+            except CassetteError:
+                raise
+            except (ValueError, OverflowError) as exc:  # what _exchange's checks miss: bad base64, 10**400 s
+                raise CassetteError(f"{where}: cannot read a frame ({exc})") from None
         return cls(exchanges, file.name)
 
     def find(self, before: tuple[str, ...], prompt: str) -> list[Exchange]:

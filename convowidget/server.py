@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import http
 import ipaddress
 import json
 import logging
 import math
 import os
+import socket
 import threading
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
@@ -42,7 +44,7 @@ from .agent import UIMessage
 from .cassette import Cassette, CassetteMiss, Replay
 from .demo import LABEL as DEMO_LABEL
 from .demo import demo_agent
-from .errors import ConfigurationError
+from .errors import ConfigurationError, ListenError
 from .protocol import (
     NO_RECORDING,
     ChunkEvent,
@@ -185,7 +187,7 @@ class EmbeddedServer:
             default_label = DEMO_LABEL if agent is None else "Custom agent (embedded server)"
         self.label = label or default_label
         self.host = host
-        self.port = port
+        self.port = whole("port", port, least=0, most=65535, wanted="a port from 0 to 65535 (0 picks a free one)")
         self.chunk_delay = chunk_delay
         self.faults = faults
         self.max_size = max_size
@@ -242,17 +244,20 @@ class EmbeddedServer:
         return None
 
     async def start_async(self) -> EmbeddedServer:
-        """Start serving on the running event loop."""
-        self._server = await ws_serve(
-            self._handle,
-            self.host,
-            self.port,
-            max_size=self.max_size,
-            process_request=self._check_handshake,
-            logger=_wire_logger,
-            server_header="convowidget",
-            backlog=self.backlog,
-        )
+        """Start serving on the running event loop; ``ListenError`` when it cannot listen there."""
+        try:
+            self._server = await ws_serve(
+                self._handle,
+                self.host,
+                self.port,
+                max_size=self.max_size,
+                process_request=self._check_handshake,
+                logger=_wire_logger,
+                server_header="convowidget",
+                backlog=self.backlog,
+            )
+        except OSError as exc:  # the port is taken, the host is no address of this machine...
+            raise ListenError(_cannot_listen(self.host, self.port, exc)) from None
         addresses = [sock.getsockname()[0] for sock in self._server.sockets]
         self.port = self._server.sockets[0].getsockname()[1]
         self._url_host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(addresses[0], addresses[0])
@@ -563,6 +568,15 @@ def _as_plain(message: UIMessage, reply: BotTurn) -> str:
     """A UI message as markdown for a turn without the ui_engine, a paragraph of its own."""
     text = message.markdown()
     return f"\n\n{text}" if text and reply.plain else text
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"cannot listen on port {port}: something else already listens there; pick another port, or 0 for any"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot listen on {host!r}: it is not a name or address of this machine ({exc.strerror})"
+    reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else str(exc)
+    return f"cannot listen on {host!r} port {port}: {reason}"
 
 
 def _replay(
