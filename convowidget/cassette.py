@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import json
 import math
 import os
@@ -33,7 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._options import finite_number
+from ._files import check_writable, read_text
+from ._options import finite_number, whole
 from ._redaction import Redaction
 from .errors import ConfigurationError, ConvoError
 from .forms import password_values, without_passwords
@@ -126,10 +128,12 @@ class Recorder:
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
+            check_writable(self.path)
             with open(self.path, "ab"):
                 pass
-        except OSError as exc:
-            raise ConfigurationError(f"record: cannot write the cassette {self.path}: {exc.strerror}") from None
+        except (OSError, ConfigurationError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else exc
+            raise ConfigurationError(f"record: cannot write the cassette {self.path}: {reason}") from None
 
     def __repr__(self) -> str:
         return f"Recorder({str(self.path)!r})"
@@ -241,12 +245,14 @@ class Cassette:
         self.name = name
         self.exchanges = list(exchanges)
         self.conversations: dict[str, list[Exchange]] = {}
-        self._by_path: dict[tuple[tuple[str, ...], str], list[Exchange]] = {}
+        self._by_path: dict[bytes, list[Exchange]] = {}  # by _prompts_digest of the prompts up to its own
         self._by_position: dict[tuple[str, int], list[Exchange]] = {}
+        paths: dict[str, bytes] = {}
         for exchange in self.exchanges:
             turns = self.conversations.setdefault(exchange.convo_id, [])
-            before = tuple(turn.prompt for turn in turns)
-            self._by_path.setdefault((before, exchange.prompt), []).append(exchange)
+            path = _prompts_digest(paths.get(exchange.convo_id, _START), exchange.prompt)
+            paths[exchange.convo_id] = path
+            self._by_path.setdefault(path, []).append(exchange)
             self._by_position.setdefault((exchange.prompt, len(turns)), []).append(exchange)
             turns.append(exchange)
 
@@ -261,10 +267,10 @@ class Cassette:
         """Read a JSONL cassette; a bad line raises ``CassetteError`` naming it."""
         file = Path(path)
         try:
-            lines = file.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028 may stand in a frame
+            lines = read_text(file).split("\n")  # not splitlines(): U+2028 may stand in a frame
         except FileNotFoundError:
             raise CassetteError(f"replay: no cassette at {file}; record one with ConvoClient(record=...)") from None
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, ConfigurationError) as exc:
             raise CassetteError(f"replay: cannot read the cassette {file}: {exc}") from None
         exchanges = []
         for number, text in enumerate(lines, 1):
@@ -275,12 +281,40 @@ class Cassette:
                 data = json.loads(text)
             except ValueError as exc:
                 raise CassetteError(f"{where}: not JSON ({exc})") from None
-            exchanges.append(_exchange(data, where, number))
+            except RecursionError:
+                raise CassetteError(f"{where}: lists or objects nested too deeply to read") from None
+            try:
+                exchanges.append(_exchange(data, where, number))
+            except CassetteError:
+                raise
+            except (ValueError, OverflowError) as exc:  # what _exchange's checks miss: bad base64, 10**400 s
+                raise CassetteError(f"{where}: cannot read a frame ({exc})") from None
         return cls(exchanges, file.name)
 
     def find(self, before: tuple[str, ...], prompt: str) -> list[Exchange]:
         """The recorded exchanges answering ``prompt`` after the prompts ``before``."""
-        return self._by_path.get((before, prompt)) or self._by_position.get((prompt, len(before))) or []
+        path = _START
+        for earlier in before:
+            path = _prompts_digest(path, earlier)
+        return self._find_after(path, len(before), prompt)
+
+    def _find_after(self, path: bytes, position: int, prompt: str) -> list[Exchange]:
+        """``find`` for a conversation known by the ``_prompts_digest`` of its ``position`` prompts so far."""
+        return self._by_path.get(_prompts_digest(path, prompt)) or self._by_position.get((prompt, position)) or []
+
+
+_START = bytes(16)  # the _prompts_digest of a conversation with no prompts yet
+
+
+def _prompts_digest(path: bytes, prompt: str) -> bytes:
+    """A conversation's prompts so far as 16 bytes: the digest of ``path`` (those before) and ``prompt``.
+
+    Equal prompts in equal order give equal digests, so a replay follows a recording
+    without keeping what was said (a prompt may be a megabyte).
+    """
+    digest = hashlib.blake2b(path, digest_size=16)  # path is always 16 bytes: no two histories run together
+    digest.update(prompt.encode("utf-8", "surrogatepass"))
+    return digest.digest()
 
 
 @dataclass(frozen=True)
@@ -305,8 +339,12 @@ class Playback:
 
 @dataclass
 class _Following:
-    prompts: list[str] = field(default_factory=list)
-    recorded: str | None = None
+    """Where a replayed conversation stands: enough to follow its recording, none of its text."""
+
+    path: bytes = _START  # _prompts_digest of its prompts so far
+    turns: int = 0
+    last: str = ""  # its last prompt, clipped, to name in a miss
+    recorded: str | None = None  # the recorded conversation it follows
 
 
 class Replay:
@@ -316,14 +354,25 @@ class Replay:
     so its turns and history stay consistent. When several recordings fit (a suite
     recorded with ``repeat=``), successive conversations get them in turn. ``pace``
     scales the recorded timing: 1.0 as recorded, 0 as fast as possible.
+
+    Each conversation costs a few hundred bytes whatever was said (digests, not
+    prompts); past ``max_conversations`` (10,000: a few MB) the least recently used is
+    forgotten, and its next prompt is matched as the start of a conversation.
     """
 
-    def __init__(self, cassette: Cassette | str | os.PathLike[str], *, pace: float = 1.0) -> None:
+    def __init__(
+        self,
+        cassette: Cassette | str | os.PathLike[str],
+        *,
+        pace: float = 1.0,
+        max_conversations: int = _MAX_CONVERSATIONS,
+    ) -> None:
         self.pace = finite_number("pace", pace, least=0, wanted="a number of at least 0 (1.0 = as recorded)")
+        self.max_conversations = whole("max_conversations", max_conversations, least=1)
         self.cassette = cassette if isinstance(cassette, Cassette) else Cassette.load(cassette)
         self._lock = threading.Lock()
-        self._conversations: OrderedDict[str, _Following] = OrderedDict()
-        self._used: Counter[tuple[tuple[str, ...], str]] = Counter()
+        self._conversations: OrderedDict[bytes, _Following] = OrderedDict()  # by digest of the conversation id
+        self._used: Counter[bytes] = Counter()  # by _prompts_digest: which of several recordings is next
 
     def __repr__(self) -> str:
         return f"Replay({self.cassette!r}, pace={self.pace:g})"
@@ -333,21 +382,22 @@ class Replay:
         convo_id = str(request.get("convoId", ""))
         # as recorded: the caller's own personal data in the prompt blanked, as record() does
         prompt = Redaction(_personal_values(request)).text(str(request.get("prompt", "")))
+        key = _prompts_digest(_START, convo_id)
         with self._lock:
-            state = self._conversations.setdefault(convo_id, _Following())
-            self._conversations.move_to_end(convo_id)
-            while len(self._conversations) > _MAX_CONVERSATIONS:
+            state = self._conversations.setdefault(key, _Following())
+            self._conversations.move_to_end(key)
+            while len(self._conversations) > self.max_conversations:
                 self._conversations.popitem(last=False)
             exchange = self._next_in_recording(state, prompt)
             if exchange is None:
-                key = (tuple(state.prompts), prompt)
-                candidates = self.cassette.find(*key)
+                candidates = self.cassette._find_after(state.path, state.turns, prompt)
                 if not candidates:
-                    raise self._miss(state.prompts, prompt)
-                exchange = candidates[self._used[key] % len(candidates)]
-                self._used[key] += 1
+                    raise self._miss(state, prompt)
+                path = _prompts_digest(state.path, prompt)
+                exchange = candidates[self._used[path] % len(candidates)]
+                self._used[path] += 1
                 state.recorded = exchange.convo_id
-            state.prompts.append(prompt)
+            state.path, state.turns, state.last = _prompts_digest(state.path, prompt), state.turns + 1, _clip(prompt)
         frames = tuple((at * self.pace, frame) for at, frame in exchange.frames)
         return Playback(prompt, frames, exchange.close, exchange)
 
@@ -355,22 +405,18 @@ class Replay:
         if state.recorded is None:
             return None
         turns = self.cassette.conversations.get(state.recorded, [])
-        position = len(state.prompts)
-        if position < len(turns) and turns[position].prompt == prompt:
-            return turns[position]
+        if state.turns < len(turns) and turns[state.turns].prompt == prompt:
+            return turns[state.turns]
         return None
 
-    def _miss(self, before: list[str], prompt: str) -> CassetteMiss:
-        where = (
-            f"as turn {len(before) + 1} of a conversation, after {_clip(before[-1])!r}"
-            if before
-            else "to start a conversation"
-        )
+    def _miss(self, state: _Following, prompt: str) -> CassetteMiss:
+        turn = state.turns + 1
+        where = f"as turn {turn} of a conversation, after {state.last!r}" if state.turns else "to start a conversation"
         message = (
             f"the cassette {self.cassette.name} has no reply to {_clip(prompt)!r} {where}; "
             "record this conversation with ConvoClient(record=...) and replay again"
         )
-        short = f"as turn {len(before) + 1}" if before else "to start a conversation"
+        short = f"as turn {turn}" if state.turns else "to start a conversation"
         return CassetteMiss(message, prompt, f"no recorded reply to {_clip(prompt, 40)!r} {short}")
 
 

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._files import check_writable
+from ._options import whole
 from ._terminal import json_visible, visible
 from .client import ConvoClient
 from .errors import ConfigurationError, ConvoError, StreamError
@@ -396,6 +398,22 @@ def _relay(process: subprocess.Popen[str]) -> None:
             print(line, end="", flush=True)
 
 
+def _check_inputs(args: argparse.Namespace) -> None:
+    """What can be checked before any work: the port, and that each output file can be written.
+
+    Input files (a suite, a cassette) are read first thing by the command itself.
+    """
+    if getattr(args, "port", None) is not None:
+        whole("--port", args.port, least=0, most=65535, wanted="a port from 0 to 65535 (0 picks a free one)")
+    for option, what in (("junit", "the JUnit file"), ("html", "the HTML page"), ("record", "the cassette")):
+        path = getattr(args, option, None)
+        if path is not None:
+            try:
+                check_writable(path)
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"--{option}: cannot write {what} {path}: {exc}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -403,6 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        _check_inputs(args)
         return {"serve": _serve, "ask": _ask, "test": _test, "demo": _demo}[args.command](args)
     except ConvoError as exc:
         print(f"convowidget: {visible(str(exc))}", file=sys.stderr)

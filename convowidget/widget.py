@@ -289,9 +289,17 @@ class ChatWidget(anywidget.AnyWidget):
     # ------------------------------------------------------------------ display
 
     def __repr__(self) -> str:
-        return f"ChatWidget({self.agent_label!r}, {len(self.transcript)} messages)"
+        closed = "; the panel was closed" if self._panel_closed else ""
+        return f"ChatWidget({self.agent_label!r}, {len(self.transcript)} messages{closed})"
+
+    @property
+    def _panel_closed(self) -> bool:
+        """True after ``close()``: the panel is gone from the front end and cannot be shown again."""
+        return self.comm is None
 
     def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        if self._panel_closed:
+            return {"text/plain": repr(self)}, {}
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None:
             return None
@@ -302,6 +310,9 @@ class ChatWidget(anywidget.AnyWidget):
         """Show the panel, and under it the conversation's copy for a saved notebook (``_saved_copy``)."""
         from IPython.display import display
 
+        if self._panel_closed:
+            display({"text/plain": repr(self)}, raw=True)
+            return
         bundle = super()._repr_mimebundle_()
         if bundle is None:
             return

@@ -68,6 +68,7 @@ class Cell:
     stdout: str = ""
     stderr: str = ""
     errors: list[str] = field(default_factory=list)
+    shown: list[dict] = field(default_factory=list)  # the data of each display and result, in order
 
     def describe(self) -> str:
         return (
@@ -113,6 +114,8 @@ def collect(kc: BlockingKernelClient, cells: dict[str, Cell], timeout: float) ->
                 cell.stdout += content["text"]
             else:
                 cell.stderr += content["text"]
+        elif kind in ("display_data", "execute_result"):
+            cell.shown.append(content["data"])
         elif kind == "error":
             cell.errors.append(f"{content['ename']}: {content['evalue']}")
         elif kind == "status" and content["execution_state"] == "idle":
@@ -414,3 +417,51 @@ def test_the_saved_copy_follows_a_cell_at_its_end_and_a_typed_reply_at_once(kern
         assert "<b>" not in copy["text/html"]
     assert [kind for kind, _ in after_typing] == ["turn", after_typing[-1][0]]
     assert "&lt;b&gt;answer&lt;/b&gt; to typed" in after_typing[-1][1]["text/html"]
+
+
+# ---------------------------------------------------------------------- hardening (issue 16)
+
+
+@pytest.mark.timeout(90)
+def test_interrupting_a_suite_stuck_on_backtracking_regexes_returns_it_interrupted(kernel):
+    """``(a|aa)+$`` on 41 characters held the GIL for hours, so the stop button did nothing."""
+    km, kc = kernel
+    asked = threading.Event()
+
+    def agent(request):
+        asked.set()
+        return "a" * 40 + "!"
+
+    with serve(agent, chunk_delay=0) as server:
+        setup = (
+            "from convowidget import ConvoClient, run_suite\nfrom convowidget.suite import Scenario, Suite, Turn\n"
+            f"client = ConvoClient(url={server.url!r}, agent_id='a')\n"
+            "suite = Suite([Scenario(f's{i}', [Turn('x', expect={'regex': '(a|aa)+$'})]) for i in range(60)])"
+        )
+        run(kc, [setup], timeout=20)
+        running = send(kc, ["result = run_suite(client, suite, concurrency=1, progress=False)\nprint('ran')"])
+        assert asked.wait(15), "the suite never reached the agent"
+        time.sleep(1.0)  # the first reply is in and being judged
+        km.interrupt_kernel()
+        (cell,) = collect(kc, running, timeout=15)
+        assert cell.status == "ok" and "ran" in cell.stdout, cell.describe()
+        probe = "import json\nprint(json.dumps([result.interrupted, result.not_run > 0, client.ask('again').status]))"
+        (check,) = run(kc, [probe], timeout=20)
+    assert last_json_line(check) == [True, True, "complete"]
+
+
+@pytest.mark.timeout(60)
+def test_a_closed_panel_displays_as_one_line_saying_so(kernel):
+    """``chat.close(); chat`` and ``display(chat)`` after close printed ``AttributeError ... comm_id``."""
+    _km, kc = kernel
+    with serve(chunk_delay=0) as server:
+        setup = f"from convowidget import ChatWidget\nchat = ChatWidget(url={server.url!r}, agent_id='demo')\nchat"
+        (shown,) = run(kc, [setup], timeout=30)
+        cells = collect(kc, send(kc, ["chat.close()\nchat", "display(chat)"]), timeout=20)
+    assert "application/vnd.jupyter.widget-view+json" in shown.shown[0]  # the open panel, for contrast
+    for cell in cells:
+        assert cell.status == "ok" and not cell.errors, cell.describe()
+        assert "Traceback" not in cell.stdout + cell.stderr and "comm_id" not in cell.stdout + cell.stderr
+        assert [set(data) for data in cell.shown] == [{"text/plain"}], cell.shown
+        (line,) = cell.shown[0]["text/plain"].splitlines()
+        assert line.startswith("ChatWidget(") and "closed" in line, line

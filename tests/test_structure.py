@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "convowidget"
 # siblings that do not import each other. Keep in step with README.md ("Development").
 LAYERS = [
     "errors",
-    "_io _logs _options _retry _urls _dataframe _markdown _metadata _terminal _redaction",
+    "_io _logs _options _retry _urls _dataframe _markdown _metadata _terminal _redaction _patterns _files _histories",
     "protocol forms _inert_links",
     "ui transcript",
     "turns",
