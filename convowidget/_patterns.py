@@ -1,5 +1,6 @@
 """Regular expressions from users (a suite's ``regex:``), matched with a time limit.
 
+An agent's form-field ``pattern`` goes through ``fullmatch_within`` the same way.
 A pattern such as ``(a|aa)+$`` backtracks catastrophically: Python's ``re`` can take
 hours on a reply of 41 characters, holding the GIL all along, so that neither Ctrl-C
 nor a timeout can stop it. Patterns are written in ``re``'s syntax (checked with ``re``,
@@ -17,7 +18,7 @@ import regex
 
 from .errors import ConvoError, SuiteError
 
-__all__ = ["MATCH_SECONDS", "PatternTooSlow", "check_pattern", "search"]
+__all__ = ["MATCH_SECONDS", "PatternTooSlow", "check_pattern", "fullmatch_within", "search"]
 
 MATCH_SECONDS = 1.0  # per pattern and reply
 
@@ -53,3 +54,19 @@ def search(pattern: str, text: str) -> regex.Match[str] | None:
             f"the regex /{pattern}/ took longer than {MATCH_SECONDS:g} s on a {len(text):,}-character reply: "
             "it backtracks catastrophically; rewrite it"
         ) from None
+
+
+def fullmatch_within(pattern: str, text: str, seconds: float) -> bool | None:
+    """Whether all of ``text`` matches ``pattern`` (an agent's form-field pattern, say).
+
+    None when that cannot be told: a pattern ``regex`` cannot read, or one that does not
+    finish within ``seconds`` (without the GIL, like ``search``).
+    """
+    try:
+        compiled = _compiled(pattern)
+    except regex.error:
+        return None
+    try:
+        return compiled.fullmatch(text, timeout=seconds, concurrent=True) is not None
+    except TimeoutError:
+        return None

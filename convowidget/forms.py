@@ -23,8 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import re2
-
+from ._patterns import fullmatch_within
 from .errors import FormError
 
 __all__ = ["Submission", "form_submission", "password_values", "submitted_block", "without_passwords"]
@@ -42,10 +41,7 @@ _SHAPES = {  # the value formats of <input type=date|time|datetime-local>: shape
 }  # fmt: skip
 _YES = ("true", "yes", "on", "1")
 _NO = ("false", "no", "off", "0", "")
-# RE2 matches in time linear in the text, so an agent's pattern cannot hang the kernel.
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False
-_RE2_OPTIONS.max_mem = 8 << 20
+PATTERN_SECONDS = 0.25  # an agent's pattern gets this long per value: it cannot hang the kernel
 
 
 @dataclass(frozen=True)
@@ -147,12 +143,9 @@ def _text_value(value: object, field: dict[str, Any]) -> str:
 
 
 def _matches(pattern: str, text: str) -> bool:
-    """Whether ``text`` matches all of ``pattern``; a pattern RE2 cannot read is left to the service."""
-    try:
-        compiled = re2.compile(pattern, _RE2_OPTIONS)
-    except Exception:  # look-arounds and back-references: RE2 has none
-        return True
-    return compiled.fullmatch(text) is not None
+    """Whether ``text`` matches all of ``pattern``; a pattern that cannot be read, or that does
+    not finish within ``PATTERN_SECONDS``, is left for the service to check."""
+    return fullmatch_within(pattern, text, PATTERN_SECONDS) is not False
 
 
 def _check(field: dict[str, Any], value: object) -> tuple[Any, str]:

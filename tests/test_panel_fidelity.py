@@ -80,7 +80,7 @@ def test_a_form_and_an_input_filled_in_from_the_keyboard_reach_the_agent(page, l
     page.keyboard.type("Ada")
     page.keyboard.press("Tab")
     assert active_label(page).startswith("Team code")
-    page.keyboard.type("abc")  # the agent's pattern wants capitals: only the kernel checks it (RE2)
+    page.keyboard.type("abc")  # the agent's pattern wants capitals: only the kernel checks it
     page.keyboard.press("Tab")
     page.keyboard.type(SECRET)
     form.get_by_label("Team size").select_option("l")
