@@ -38,7 +38,7 @@ from websockets.http11 import Request, Response
 from ._agents import Agent, AgentRequest, agent_items
 from ._histories import Caps, Histories, History
 from ._logs import wire_logger
-from ._options import finite_number, whole
+from ._options import finite_number, seconds, whole
 from ._turn_record import BotTurn, open_turn
 from .agent import UIMessage
 from .cassette import Cassette, CassetteMiss, Replay
@@ -169,10 +169,12 @@ class EmbeddedServer:
         self.label = label or default_label
         self.host = host
         self.port = whole("port", port, least=0, most=65535, wanted="a port from 0 to 65535 (0 picks a free one)")
-        self.chunk_delay = chunk_delay
+        self.chunk_delay = finite_number(
+            "chunk_delay", chunk_delay, least=0, wanted="a finite number of seconds of at least 0"
+        )
         self.faults = faults
-        self.max_size = max_size
-        self.request_timeout = request_timeout
+        self.max_size = whole("max_size", max_size, least=1, wanted="a whole number of bytes > 0")
+        self.request_timeout = seconds("request_timeout", request_timeout)
         self.allowed_origins = _origins(allowed_origins)
         self.backlog = whole("backlog", backlog, least=1, wanted="a whole number > 0")
         self.max_history_turns = whole("max_history_turns", max_history_turns, least=1, wanted="a whole number > 0")
