@@ -25,7 +25,7 @@ LAYERS = [
     "turns",
     "reply agent",
     "_failures cassette _streaming _agents _suite_checks _run_records reply_view demo _turn_record _copy_html",
-    "_connection _expect _results_html _saved_copy _panel_forms",
+    "_connection _expect _results_html _saved_copy _panel_forms _terminal_reply",
     "client server suite results",
     "runner",
     "widget",
