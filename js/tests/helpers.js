@@ -41,6 +41,10 @@ export class FakeModel {
     const i = list.indexOf(cb);
     if (i >= 0) list.splice(i, 1);
   }
+  /** What the front end wrote back to the kernel (`set` then `save_changes`). */
+  save_changes() {
+    this.saves = (this.saves || 0) + 1;
+  }
   send(msg) {
     if (this.offline) throw new Error('Cannot send'); // what JupyterLab does once the kernel is gone
     if (msg && msg.type === 'hello') this.hellos++;
@@ -63,6 +67,7 @@ export function proxy(model) {
     get: model.get.bind(model),
     set: model.set.bind(model),
     send: model.send.bind(model),
+    save_changes: model.save_changes.bind(model),
     on: (n, cb) => model.on(n, cb),
     off: (n, cb) => model.off(n, cb),
   };
