@@ -25,7 +25,7 @@ import anywidget
 import traitlets
 
 from . import _io
-from ._answers import answer_entry, asked_again, edited, failed_reply, reply_row, valid, with_feedback
+from ._answers import answer_entry, asked_again, edited, failed_reply, feedback_fields, reply_row, valid, with_feedback
 from ._dataframe import to_dataframe
 from ._export import export_message
 from ._options import seconds
@@ -167,7 +167,7 @@ class ChatWidget(anywidget.AnyWidget):
             regenerate=lambda answer_id: None if self._busy() else self._ask_again(answer_id, last_only=True),
             edit=self._edit,
             submit_form=self._submit_from_panel,
-            feedback=lambda answer_id, value, note: _io.call_soon(self._record_feedback, answer_id, value, note),
+            feedback=self._feedback,
             export=self._export,
         )
         self.on_msg(self._on_front_end_message)
@@ -359,17 +359,23 @@ class ChatWidget(anywidget.AnyWidget):
         _io.call_soon(forget_turn)
         _io.submit(self._exchange(request, versions=versions))
 
-    def _record_feedback(self, answer_id: str, value: Any, note: Any) -> None:
-        """Helpful / Not helpful (and a note) on an answer, or one of its versions (IO thread)."""
-        found = with_feedback(self.transcript, answer_id, value, note)
-        if found is None:
+    def _feedback(self, answer_id: str, value: Any, note: Any) -> None:
+        """Helpful / Not helpful (and a note) on an answer, or one of its versions.
+
+        The Reply has it at once (a cell run right after the click sees it); the entry
+        and the callbacks follow on the IO thread.
+        """
+        fields, reply = feedback_fields(value, note), self._forms.reply_of(answer_id)
+        if fields is None or reply is None:
             return
-        position, entry, fields = found
-        self._update_entry(position, entry)
-        reply = self._forms.reply_of(answer_id)
-        if reply is not None:
-            reply.feedback, reply.feedback_note = fields["feedback"], fields["feedback_note"]
-            _call_each(self._feedback_callbacks, reply, "on_feedback")
+        reply.feedback, reply.feedback_note = fields["feedback"], valid(fields["feedback_note"])
+        _io.call_soon(self._show_feedback, answer_id, reply)
+
+    def _show_feedback(self, answer_id: str, reply: Reply) -> None:
+        found = with_feedback(self.transcript, answer_id, reply.feedback, reply.feedback_note)
+        if found is not None:
+            self._update_entry(*found[:2])
+        _call_each(self._feedback_callbacks, reply, "on_feedback")
 
     def _export(self, fmt: str, request: str) -> None:
         """Export: the conversation's text for the panel to download, as ``to_markdown()``/``to_json()``."""

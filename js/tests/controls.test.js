@@ -305,12 +305,17 @@ describe('the kernel gone without a send', () => {
 });
 
 describe('marimo', () => {
-  it('each new finished reply is acknowledged once, as a change the host sees', () => {
-    const { model } = mount();
-    model.set('last_answer', { id: 'a1', text: 'hi', status: 'complete' });
-    expect(model.get('_shown_answer')).toBe('a1');
-    expect(model.saves).toBe(1);
-    model.set('last_answer', { id: 'a1', text: 'hi', status: 'complete' }); // the same answer again
-    expect(model.saves).toBe(1);
+  it('each new finished reply is acknowledged once, as a change the host sees, and nothing else goes back', async () => {
+    const { model, el } = mount({ transcript: [user('u1', 'q'), reply('a1', 'first', { prompt_id: 'u1' })] });
+    // a turn as the kernel sends it: the tail, then the last answer
+    model.set('transcript_tail', { seq: 1, entries: [user('u2', 'again'), reply('a2', 'second', { prompt_id: 'u2' })] });
+    model.set('last_answer', { id: 'a2', text: 'second', status: 'complete' });
+    expect(model.get('_shown_answer')).toBe('a2');
+    expect(model.saved).toEqual([['_shown_answer']]); // never the transcript merged here
+    expect(model.get('transcript').map((m) => m.id)).toEqual(['u1', 'a1', 'u2', 'a2']);
+    await frames();
+    expect(el.textContent).toContain('second');
+    model.set('last_answer', { id: 'a2', text: 'second', status: 'complete' }); // the same answer again
+    expect(model.saved.length).toBe(1);
   });
 });
