@@ -21,7 +21,7 @@ LAYERS = [
     "errors",
     "_io _logs _options _retry _urls _dataframe _markdown _metadata _terminal _redaction _patterns _files _histories",
     "protocol forms _inert_links _similarity _suite_checks",
-    "ui transcript",
+    "ui transcript _cassette_file",
     "turns",
     "reply agent _offered",
     "_failures cassette _streaming _agents _carried _run_records reply_view demo _turn_record _copy_html",
