@@ -18,15 +18,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._expect import Check, Expect, with_check
+from ._expect import Check, Expect, with_check, with_stored
 from ._files import read_text
 from ._reactions import click_label, submit_values
+from ._snapshots import Stored, read_snapshots, snapshot_path, volatile_patterns
 from ._suite_checks import check_keys, json_type
 from .errors import ConfigurationError, SuiteError
 
 __all__ = ["Expect", "Scenario", "Suite", "SuiteError", "Turn", "load_suite"]
 
-_SUITE_KEYS = ("name", "scenarios")
+_SUITE_KEYS = ("name", "scenarios", "volatile")
 _SCENARIO_KEYS = ("name", "turns")
 _TURN_KEYS = ("user", "click", "submit", "expect")
 MAX_SUITE_BYTES = 10 * 2**20  # a suite file's size: far above any suite, far below a memory problem
@@ -172,8 +173,10 @@ class Suite:
 
     scenarios: tuple[Scenario, ...]
     name: str
+    volatile: tuple[str, ...]
+    """Patterns (or ``dates``, ``numbers``, ``ids``) a snapshot comparison ignores."""
 
-    def __init__(self, scenarios: Iterable[Scenario], name: str = "suite") -> None:
+    def __init__(self, scenarios: Iterable[Scenario], name: str = "suite", volatile: Iterable[str] = ()) -> None:
         built = tuple(scenarios)
         if not built:
             raise SuiteError("scenarios: the suite has no scenarios", key="scenarios")
@@ -192,6 +195,8 @@ class Suite:
             raise SuiteError(f"name: expected the suite's name as text, got {json_type(name)}", key="name")
         object.__setattr__(self, "scenarios", built)
         object.__setattr__(self, "name", name)
+        given = volatile if isinstance(volatile, (str, list, tuple)) else list(volatile)
+        object.__setattr__(self, "volatile", volatile_patterns(given))
 
     def __len__(self) -> int:
         return len(self.scenarios)
@@ -213,7 +218,7 @@ class Suite:
                 got = "nothing" if items is None else json_type(items)
                 raise SuiteError(f"scenarios: expected a list of scenarios, got {got}", key="scenarios")
             scenarios = [Scenario.from_dict(item, position) for position, item in enumerate(items, 1)]
-            return cls(scenarios, data.get("name", name))
+            return cls(scenarios, data.get("name", name), data.get("volatile") or ())
         except SuiteError as exc:
             raise exc.within(source=source) from None
 
@@ -266,12 +271,14 @@ def _load_json(text: str) -> Any:
         raise SuiteError(_TOO_DEEP) from None
 
 
-def load_suite(path: str | os.PathLike[str]) -> Suite:
+def load_suite(path: str | os.PathLike[str], *, update_snapshots: bool = False) -> Suite:
     """Read a suite from a YAML (``.yaml``/``.yml``) or JSON file and check all of it.
 
     Raises ``SuiteError`` naming the file, scenario, turn and key of the first problem.
     The suite's name is the file's ``name:`` key, else the file name without extension.
-    Only a regular file of at most ``MAX_SUITE_BYTES`` (10 MiB) is read.
+    Only a regular file of at most ``MAX_SUITE_BYTES`` (10 MiB) is read. Turns that
+    expect a ``snapshot`` are given their stored reply from ``NAME.snapshots.json``
+    beside the file; ``update_snapshots=True`` skips those checks (the run writes them).
     """
     file = Path(path)
     try:
@@ -294,7 +301,36 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
             data = _load_json(text)
     except SuiteError as exc:
         raise exc.within(source=file.name) from None
-    return Suite.from_dict(data, name=file.stem, source=file.name)
+    return _with_snapshots(Suite.from_dict(data, name=file.stem, source=file.name), file, update_snapshots)
+
+
+def _with_snapshots(suite: Suite, file: Path, updating: bool) -> Suite:
+    """The suite with each snapshot turn given its stored reply (read only when some turn has one)."""
+    if all(turn.expect.snapshot is None for scenario in suite for turn in scenario.turns):
+        return suite
+    path = snapshot_path(file)
+    try:
+        stored = {} if updating else read_snapshots(path)
+    except SuiteError as exc:
+        raise exc.within(source=file.name) from None
+    scenarios = []
+    for scenario in suite.scenarios:
+        texts = stored.get(scenario.name, [])
+        turns = [
+            turn
+            if turn.expect.snapshot is None
+            else Turn(
+                turn.user,
+                with_stored(
+                    turn.expect, Stored(texts[i] if i < len(texts) else None, suite.volatile, updating, path.name)
+                ),
+                click=turn.click,
+                submit=turn.submit,
+            )
+            for i, turn in enumerate(scenario.turns)
+        ]
+        scenarios.append(Scenario(scenario.name, turns))
+    return Suite(scenarios, suite.name, suite.volatile)
 
 
 def __getattr__(name: str) -> Any:

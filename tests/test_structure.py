@@ -24,7 +24,8 @@ LAYERS = [
     "ui transcript _cassette_file",
     "turns",
     "reply agent _offered",
-    "_failures cassette _streaming _agents _carried _reactions _run_records reply_view demo _turn_record _copy_html",
+    "_failures cassette _streaming _agents _carried _reactions _snapshots _run_records reply_view demo _turn_record"
+    " _copy_html",
     "_connection _expect _results_html _saved_copy _panel_forms",
     "client server suite results",
     "runner",
