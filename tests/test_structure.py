@@ -26,9 +26,9 @@ LAYERS = [
     "reply agent _offered",
     "_failures cassette _streaming _agents _carried _reactions _snapshots _run_records reply_view demo _turn_record"
     " _copy_html",
-    "_connection _expect _results_html _saved_copy _panel_forms",
+    "_connection _expect _results_html _saved_copy _panel_forms _terminal_reply _answers _export _panel_messages",
     "client server suite results",
-    "runner",
+    "runner _panel_options",
     "widget",
     "magic",
     "cli",
