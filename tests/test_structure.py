@@ -20,11 +20,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "convowidget"
 LAYERS = [
     "errors",
     "_io _logs _options _retry _urls _dataframe _markdown _metadata _terminal _redaction _patterns _files _histories",
-    "protocol forms _inert_links",
-    "ui transcript",
+    "protocol forms _inert_links _similarity _suite_checks",
+    "ui transcript _cassette_file",
     "turns",
-    "reply agent",
-    "_failures cassette _streaming _agents _suite_checks _run_records reply_view demo _turn_record _copy_html",
+    "reply agent _offered",
+    "_failures cassette _streaming _agents _carried _reactions _snapshots _run_records reply_view demo _turn_record"
+    " _copy_html",
     "_connection _expect _results_html _saved_copy _panel_forms _terminal_reply _answers _export _panel_messages",
     "client server suite results",
     "runner _panel_options",
