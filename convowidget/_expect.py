@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ._carried import Carried, ToolWanted, carried_failures
 from ._patterns import PatternTooSlow, check_pattern, search
 from ._suite_checks import check_keys, flag, json_type, seconds_or_none, texts
 from .errors import SuiteError
@@ -33,17 +34,29 @@ _EXPECT_KEYS = (
     "status",
     "case_sensitive",
 )
+_CARRIED_KEYS = (
+    "buttons_include",
+    "ui_includes",
+    "tool_called",
+    "model",
+    "max_output_tokens",
+    "not_regex",
+    "similar_to",
+    "min_similarity",
+)
 
 
 @dataclass(frozen=True, init=False, repr=False)
 class Expect:
     """What one reply must satisfy. Every text check holds for each item of its list.
 
-    ``contains``, ``not_contains`` and ``sources_include`` ignore case unless
-    ``case_sensitive=True``; ``regex`` is matched as written (add ``(?i)`` to ignore
-    case). ``check`` is a function of the Reply: True or None passes, False or a message
-    fails; it runs in a worker thread, so it may be slow (an LLM judge) without holding
-    up the other conversations.
+    ``contains``, ``not_contains``, ``sources_include`` and what a reply carried (button
+    names, message types, tool names, the model, ``similar_to``) ignore case unless
+    ``case_sensitive=True``; ``regex`` and ``not_regex`` are matched as written (add
+    ``(?i)`` to ignore case). ``similar_to`` passes at ``min_similarity`` (0 to 1,
+    default 0.8) of rapidfuzz's similarity. ``check`` is a function of the Reply: True
+    or None passes, False or a message fails; it runs in a worker thread, so it may be
+    slow (an LLM judge) without holding up the other conversations.
     """
 
     contains: tuple[str, ...]
@@ -56,6 +69,15 @@ class Expect:
     status: ExpectedStatus
     case_sensitive: bool
     check: Check | None
+    buttons_include: tuple[str, ...]
+    ui_includes: tuple[str, ...]
+    tool_called: tuple[ToolWanted, ...]
+    model: str | None
+    max_output_tokens: int | None
+    not_regex: tuple[str, ...]
+    similar_to: str | None
+    min_similarity: float | None
+    _carried: Carried | None  # the eight above, read once; None when none is set
 
     def __init__(
         self,
@@ -69,6 +91,15 @@ class Expect:
         status: ExpectedStatus = "complete",
         case_sensitive: bool = False,
         check: Check | None = None,
+        *,
+        buttons_include: str | Iterable[str] = (),
+        ui_includes: str | Iterable[str] = (),
+        tool_called: Any = (),
+        model: str | None = None,
+        max_output_tokens: int | None = None,
+        not_regex: str | Iterable[str] = (),
+        similar_to: str | None = None,
+        min_similarity: float | None = None,
     ) -> None:
         def keep(name: str, value: object) -> None:
             object.__setattr__(self, name, value)
@@ -99,6 +130,11 @@ class Expect:
         if check is not None and not callable(check):
             raise SuiteError(f"check: expected a function of the Reply, got {json_type(check)}", key="check")
         keep("check", check)
+        given = (buttons_include, ui_includes, tool_called, model, max_output_tokens, not_regex, similar_to)
+        carried = Carried.read(dict(zip(_CARRIED_KEYS, (*given, min_similarity), strict=True)))
+        for key in _CARRIED_KEYS:
+            keep(key, getattr(carried, key))
+        keep("_carried", carried if carried != Carried() else None)
 
     @classmethod
     def from_dict(cls, data: object) -> Expect:
@@ -109,7 +145,7 @@ class Expect:
             raise SuiteError(f"expect: expected a mapping of checks, got {json_type(data)}", key="expect")
         if "check" in data:
             raise SuiteError("check: a check function can only be given in Python: Expect(check=...)", key="check")
-        check_keys(data, _EXPECT_KEYS, "expect")
+        check_keys(data, _EXPECT_KEYS + _CARRIED_KEYS, "expect")
         return cls(**{str(key): value for key, value in data.items() if value is not None})
 
     def to_dict(self) -> dict[str, Any]:
@@ -124,6 +160,8 @@ class Expect:
             ):
                 continue
             out[key] = list(value) if isinstance(value, tuple) else value
+        if self._carried is not None:
+            out.update(self._carried.to_dict())
         if self.check is not None:
             out["check"] = _check_name(self.check)
         return out
@@ -187,6 +225,8 @@ class Expect:
             found.append("expected the agent to hand off to a human; it did not")
         elif self.handoff is False and reply.handoff:
             found.append("expected no handoff to a human; the agent asked for one")
+        if self._carried is not None:
+            found += carried_failures(self._carried, reply, self.case_sensitive)
         return found
 
 
@@ -238,5 +278,5 @@ def _check_outcome(check: Check, reply: Reply) -> list[str]:
 
 def with_check(expect: Expect, check: Check) -> Expect:
     """``expect`` with a ``check`` function added (what ``Turn(check=...)`` means)."""
-    fields = {key: getattr(expect, key) for key in _EXPECT_KEYS}
+    fields = {key: getattr(expect, key) for key in _EXPECT_KEYS + _CARRIED_KEYS}
     return Expect(**fields, check=check)

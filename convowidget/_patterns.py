@@ -18,7 +18,7 @@ import regex
 
 from .errors import ConvoError, SuiteError
 
-__all__ = ["MATCH_SECONDS", "PatternTooSlow", "check_pattern", "fullmatch_within", "search"]
+__all__ = ["MATCH_SECONDS", "PatternTooSlow", "check_pattern", "fullmatch_within", "replace_all", "search"]
 
 MATCH_SECONDS = 1.0  # per pattern and reply
 
@@ -53,6 +53,21 @@ def search(pattern: str, text: str) -> regex.Match[str] | None:
         raise PatternTooSlow(
             f"the regex /{pattern}/ took longer than {MATCH_SECONDS:g} s on a {len(text):,}-character reply: "
             "it backtracks catastrophically; rewrite it"
+        ) from None
+
+
+def replace_all(pattern: str, placeholder: str, text: str) -> str:
+    """``text`` with every match of ``pattern`` replaced by ``placeholder`` (taken literally).
+
+    A suite's volatile patterns (dates, order numbers) before a snapshot is compared; the
+    same time limit as ``search``, raising ``PatternTooSlow``.
+    """
+    try:
+        return _compiled(pattern).sub(lambda _match: placeholder, text, timeout=MATCH_SECONDS, concurrent=True)
+    except TimeoutError:
+        raise PatternTooSlow(
+            f"the volatile pattern /{pattern}/ took longer than {MATCH_SECONDS:g} s on a {len(text):,}-character "
+            "text: it backtracks catastrophically; rewrite it"
         ) from None
 
 
