@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import os
 import pathlib
 import uuid
 from collections.abc import Callable
@@ -33,7 +34,10 @@ from ._options import seconds
 from ._panel_forms import PanelForms
 from ._panel_messages import PanelMessages
 from ._panel_options import agent_configured, css_height, demo_url, greets, label_for, suggestion_list
+from ._save_test import append_scenario, exchanges_to_save, scenario_turns, threshold
+from ._save_test import suite_path as checked_suite_path
 from ._saved_copy import SavedCopy
+from ._similarity import DEFAULT_MIN_SIMILARITY
 from .client import ConvoClient
 from .demo import LABEL as DEMO_LABEL
 from .errors import ConfigurationError, ConvoError, FormError
@@ -98,6 +102,7 @@ class ChatWidget(anywidget.AnyWidget):
         height: float | str | None = None,
         suggestions: list[str] | None = None,
         greet: bool | None = None,
+        suite_path: str | os.PathLike[str] | None = None,
         **client_options: Any,
     ) -> None:
         if client is not None and not isinstance(client, ConvoClient):
@@ -108,6 +113,7 @@ class ChatWidget(anywidget.AnyWidget):
             raise ConfigurationError(f"agent_label: expected a string, got {type(agent_label).__name__}")
         flush_seconds = seconds("flush_interval", flush_interval, most=5, wanted="seconds between 0 and 5")
         css = css_height(height)
+        tests_file = checked_suite_path(suite_path)
         is_demo = False
         if client is None:
             if not agent_configured(client_options):
@@ -124,6 +130,7 @@ class ChatWidget(anywidget.AnyWidget):
         self.client = client
         self.convo_id = convo_id or client.new_convo_id()
         self.flush_interval = flush_seconds
+        self.suite_path = tests_file
         self._forms = PanelForms()
         self._feedback_callbacks: list[Callable[[Reply], Any]] = []
         self._saved_copy = SavedCopy(self)
@@ -139,6 +146,7 @@ class ChatWidget(anywidget.AnyWidget):
             submit_form=self._submit_from_panel,
             feedback=self._feedback,
             export=self._export,
+            save_test=self._save_test,
         )
         self.on_msg(self._on_front_end_message)
 
@@ -245,6 +253,28 @@ class ChatWidget(anywidget.AnyWidget):
         """One row per Reply (prompt, text, status, sources, timings, tokens, feedback); needs pandas."""
         rows = [reply_row(r) for r in self._exchanges.replies]
         return to_dataframe(rows, columns=list(rows[0]) if rows else ["prompt", "text", "status"])
+
+    def to_suite(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        reply: Reply | None = None,
+        min_similarity: float = DEFAULT_MIN_SIMILARITY,
+    ) -> pathlib.Path:
+        """Append the conversation up to ``reply`` (the latest when None) to a suite file as a scenario.
+
+        ``path``: a ``.yaml``/``.json`` suite file, made when missing (``suite_path`` when
+        None, else ``convowidget-tests.yaml`` in the working directory); what it holds is
+        kept. Each turn expects what came (``status``, ``handoff``, ``sources_include``,
+        ``buttons_include``, ``tool_called``, ``similar_to`` at ``min_similarity``); run it
+        with ``convowidget test FILE``. Returns the file's path.
+        """
+        file = self.suite_path if path is None else checked_suite_path(path)
+        minimum = threshold(min_similarity)
+        exchanges = exchanges_to_save(list(self.transcript), self._forms, reply)
+        name = append_scenario(file, scenario_turns(exchanges, minimum))
+        log.info("saved the conversation as test %r in %s", name, file)
+        return file.resolve()
 
     # ------------------------------------------------------------------ display
 
@@ -360,6 +390,18 @@ class ChatWidget(anywidget.AnyWidget):
         message = export_message(fmt, request, self.agent_label, texts)
         if message is not None:
             self.send(valid(message))
+
+    def _save_test(self, answer_id: str) -> None:
+        """Save as test: the conversation up to that answer, appended to ``suite_path``; the panel is told where."""
+        reply = self._forms.reply_of(answer_id)
+        try:
+            if reply is None:
+                raise ConfigurationError("that reply is no longer in the panel")
+            path = self.to_suite(reply=reply)
+            message: dict[str, Any] = {"type": "test_saved", "id": answer_id, "path": str(path)}
+        except (ConvoError, OSError) as exc:
+            message = {"type": "test_saved", "id": answer_id, "error": f"Not saved: {exc}"}
+        self.send(valid(message))
 
     # ------------------------------------------------------------------ forms and inputs
 

@@ -27,7 +27,7 @@ LAYERS = [
     "_failures cassette _streaming _agents _carried _run_records reply_view demo _turn_record _copy_html",
     "_connection _expect _results_html _saved_copy _panel_forms _terminal_reply _answers _export _panel_messages",
     "client server suite results",
-    "runner _panel_options _exchanges",
+    "runner _panel_options _exchanges _save_test",
     "widget",
     "magic",
     "cli",
