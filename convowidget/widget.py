@@ -61,7 +61,8 @@ class ChatWidget(anywidget.AnyWidget):
     grows before it scrolls (pixels, or a CSS length such as ``"70vh"``; 520 px when not
     given). ``suggestions``: starter prompts the empty panel offers. ``greet``: send
     ``start`` once, when the panel first shows (on by default for the demo agent only:
-    with a real agent a greeting costs a turn).
+    with a real agent a greeting costs a turn). ``suite_path``: the suite file "Save as
+    test" and ``to_suite()`` append to (``convowidget-tests.yaml`` in the working directory).
     """
 
     _esm = _STATIC / "widget.js"
