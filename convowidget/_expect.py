@@ -7,6 +7,7 @@ judges a reply in two parts: ``reply_failures`` from the reply alone, and
 
 from __future__ import annotations
 
+import copy as copy_module
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -14,11 +15,12 @@ from typing import Any, Literal
 
 from ._carried import Carried, ToolWanted, carried_failures
 from ._patterns import PatternTooSlow, check_pattern, search
+from ._snapshots import Stored, snapshot_failures, snapshot_level
 from ._suite_checks import check_keys, flag, json_type, seconds_or_none, texts
 from .errors import SuiteError
 from .reply import Reply
 
-__all__ = ["Check", "Expect", "ExpectedStatus", "with_check"]
+__all__ = ["Check", "Expect", "ExpectedStatus", "with_check", "with_stored"]
 
 Check = Callable[[Reply], Any]
 ExpectedStatus = Literal["complete", "stopped", "failed"]
@@ -33,6 +35,7 @@ _EXPECT_KEYS = (
     "handoff",
     "status",
     "case_sensitive",
+    "snapshot",
 )
 _CARRIED_KEYS = (
     "buttons_include",
@@ -54,7 +57,8 @@ class Expect:
     names, message types, tool names, the model, ``similar_to``) ignore case unless
     ``case_sensitive=True``; ``regex`` and ``not_regex`` are matched as written (add
     ``(?i)`` to ignore case). ``similar_to`` passes at ``min_similarity`` (0 to 1,
-    default 0.8) of rapidfuzz's similarity. ``check`` is a function of the Reply: True
+    default 0.8) of rapidfuzz's similarity; ``snapshot`` (0 to 1) the same, against the
+    reply stored by ``--update-snapshots``. ``check`` is a function of the Reply: True
     or None passes, False or a message fails; it runs in a worker thread, so it may be
     slow (an LLM judge) without holding up the other conversations.
     """
@@ -77,7 +81,9 @@ class Expect:
     not_regex: tuple[str, ...]
     similar_to: str | None
     min_similarity: float | None
+    snapshot: float | None
     _carried: Carried | None  # the eight above, read once; None when none is set
+    _stored: Stored | None  # what a snapshot is compared with, given by load_suite
 
     def __init__(
         self,
@@ -100,6 +106,7 @@ class Expect:
         not_regex: str | Iterable[str] = (),
         similar_to: str | None = None,
         min_similarity: float | None = None,
+        snapshot: float | bool | None = None,
     ) -> None:
         def keep(name: str, value: object) -> None:
             object.__setattr__(self, name, value)
@@ -135,6 +142,8 @@ class Expect:
         for key in _CARRIED_KEYS:
             keep(key, getattr(carried, key))
         keep("_carried", carried if carried != Carried() else None)
+        keep("snapshot", snapshot_level(snapshot))
+        keep("_stored", None)
 
     @classmethod
     def from_dict(cls, data: object) -> Expect:
@@ -227,6 +236,8 @@ class Expect:
             found.append("expected no handoff to a human; the agent asked for one")
         if self._carried is not None:
             found += carried_failures(self._carried, reply, self.case_sensitive)
+        if self.snapshot is not None:
+            found += snapshot_failures(self.snapshot, self._stored, reply.text)
         return found
 
 
@@ -279,4 +290,11 @@ def _check_outcome(check: Check, reply: Reply) -> list[str]:
 def with_check(expect: Expect, check: Check) -> Expect:
     """``expect`` with a ``check`` function added (what ``Turn(check=...)`` means)."""
     fields = {key: getattr(expect, key) for key in _EXPECT_KEYS + _CARRIED_KEYS}
-    return Expect(**fields, check=check)
+    return with_stored(Expect(**fields, check=check), expect._stored)
+
+
+def with_stored(expect: Expect, stored: Stored | None) -> Expect:
+    """``expect`` with the snapshot its turn is compared with (``load_suite`` gives it)."""
+    copy = copy_module.copy(expect)
+    object.__setattr__(copy, "_stored", stored)
+    return copy

@@ -3,7 +3,7 @@
 One line per exchange::
 
     {"convo_id": ..., "prompt": ..., "request": {...}, "frames": [[0.012, "{...}"], ...],
-     "close": {"code": 1000, "reason": ""}, "at": "2025-01-01T12:00:00Z"}
+     "close": {"code": 1000, "reason": ""}, "recording": "3f2a...", "at": "2025-01-01T12:00:00Z"}
 
 ``frames`` are the server's frames exactly as received, each with its time in seconds
 after the request was sent (a frame that is not UTF-8 is ``{"base64": ...}``); ``close`` is the
@@ -13,6 +13,11 @@ other personal ``lightConvoData`` (only ``origin``); those values and the token 
 never in the file) are blanked out of everything else as a reader would find them, split
 across chunks or encoded (``_redaction``), before anything is written.
 
+``recording`` names the ``Recorder`` session that wrote the line. An exchange recorded
+again by a later session (same conversation position and prompt) makes the older one
+stale: ``Recorder.refresh`` drops stale lines from the file, and ``Replay`` never answers
+with them (warning once when the file still holds some).
+
 ``Recorder`` appends lines (the client calls it once per exchange); ``Cassette.load``
 reads them; ``Replay`` answers incoming requests from them for the embedded server.
 """
@@ -21,38 +26,42 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import hashlib
 import json
-import math
 import os
 import threading
 import time
+import uuid
+import warnings
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._cassette_file import CassetteError, Exchange, Frame, read_exchanges
 from ._files import check_writable, read_text
 from ._options import finite_number, whole
 from ._redaction import Redaction
 from .errors import ConfigurationError, ConvoError
 from .forms import password_values, without_passwords
-from .protocol import Close, CloseCode, fix_surrogates
+from .protocol import Close, CloseCode
 
-__all__ = ["Cassette", "CassetteError", "CassetteMiss", "Close", "Exchange", "Playback", "Recorder", "Replay"]
+__all__ = [
+    "Cassette",
+    "CassetteError",
+    "CassetteMiss",
+    "Close",
+    "Exchange",
+    "Playback",
+    "Recorder",
+    "Refreshed",
+    "Replay",
+]
 
-Frame = str | bytes
 _PERSONAL = (("agentData", "ownerID"), ("agentData", "userID"))
 _PERSONAL_LIGHT = ("userName", "userEmail", "userPhone", "userID")
 _MAX_CONVERSATIONS = 10_000
-_MAX_SECONDS = 86_400.0  # a frame's time in a cassette: a day at most
-_MAX_REASON_BYTES = 123  # what a WebSocket close frame holds
-
-
-class CassetteError(ConfigurationError):
-    """A cassette file that cannot be read, naming the line."""
 
 
 class CassetteMiss(ConvoError, LookupError):
@@ -65,18 +74,6 @@ class CassetteMiss(ConvoError, LookupError):
         super().__init__(message)
         self.prompt = prompt
         self.reason = reason or f"no recorded reply to {_clip(prompt, 40)!r}"
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One recorded prompt and everything the server sent back."""
-
-    convo_id: str
-    prompt: str
-    request: dict[str, Any]
-    frames: tuple[tuple[float, Frame], ...]
-    close: Close | None
-    line: int = 0
 
 
 def clean_request(request: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,15 +114,39 @@ def _encode_frame(frame: Frame) -> Any:
     return {"base64": base64.b64encode(frame).decode("ascii")} if isinstance(frame, bytes) else frame
 
 
+@dataclass(frozen=True)
+class Refreshed:
+    """What ``Recorder.refresh`` did: how many exchanges of this recording replaced older
+    ones (same conversation position and prompt) or were new, how many older lines it
+    dropped, and how many exchanges the cassette holds now."""
+
+    replaced: int
+    added: int
+    dropped: int
+    exchanges: int
+
+    def __str__(self) -> str:
+        return f"{_count(self.replaced)} replaced, {self.added:,} added ({_count(self.exchanges)} in the cassette)"
+
+
+def _count(number: int) -> str:
+    return f"{number:,} exchange{'' if number == 1 else 's'}"
+
+
 class Recorder:
     """Appends one line per exchange to a JSONL cassette; safe to share between threads.
 
     Each line is written with one ``write`` under a lock, so concurrent exchanges never
-    interleave. The file is created (or checked writable) at once, not at the first reply.
+    interleave. The file is created (or checked writable, and readable as a cassette) at
+    once, not at the first reply. Every line names this recording (``recording``), so a
+    suite recorded with ``repeat=`` keeps each run's exchange, while ``refresh()`` (or
+    leaving a ``with Recorder(...)`` block) drops the older recordings of each exchange
+    this one recorded again: re-recording refreshes a cassette instead of growing it.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self.recording = uuid.uuid4().hex[:16]
         self._lock = threading.Lock()
         try:
             check_writable(self.path)
@@ -134,9 +155,43 @@ class Recorder:
         except (OSError, ConfigurationError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else exc
             raise ConfigurationError(f"record: cannot write the cassette {self.path}: {reason}") from None
+        if self.path.stat().st_size:
+            try:
+                Cassette.load(self.path)
+            except CassetteError as exc:
+                raise ConfigurationError(
+                    f"record: {self.path} is not a cassette this can add to ({exc}); record to a new file"
+                ) from None
 
     def __repr__(self) -> str:
         return f"Recorder({str(self.path)!r})"
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.refresh()
+
+    def refresh(self) -> Refreshed:
+        """Rewrite the cassette without the exchanges recorded again since (newest wins).
+
+        An exchange is the same as an older one when its conversation so far (its
+        position and the prompts up to its own) is. The file is replaced whole, at once;
+        until then a replay already answers with the newest, and warns.
+        """
+        with self._lock:
+            lines = read_text(self.path).split("\n")
+            cassette = Cassette(read_exchanges(lines, self.path.name), self.path.name)
+            stale = {exchange.line for exchange in cassette.stale}
+            replaced, added = cassette.recorded_again(self.recording)
+            if stale:
+                kept = "".join(
+                    line + "\n" for number, line in enumerate(lines, 1) if line.strip() and number not in stale
+                )
+                temporary = self.path.with_name(f".{self.path.name}.{self.recording}.tmp")
+                temporary.write_bytes(kept.encode("utf-8", "surrogatepass"))
+                os.replace(temporary, self.path)
+        return Refreshed(replaced, added, len(stale), len(cassette) - len(stale))
 
     def record(
         self,
@@ -163,6 +218,7 @@ class Recorder:
             "request": redaction.value(clean_request(request)),
             "frames": [[round(float(t), 6), _encode_frame(frame)] for (t, _), frame in zip(timed, shown, strict=True)],
             "close": None if close is None else {"code": close.code, "reason": redaction.text(close.reason)},
+            "recording": self.recording,
             "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         text = json.dumps(line, ensure_ascii=False) + "\n"
@@ -174,71 +230,13 @@ class Recorder:
             file.write(data)
 
 
-def _seconds(value: int | float, where: str) -> float:
-    """A frame's time: a finite number of seconds, at most a day (a longer one would stall the replay)."""
-    try:
-        seconds = float(value)
-    except OverflowError:  # an int beyond any float
-        seconds = math.inf
-    if not (math.isfinite(seconds) and seconds <= _MAX_SECONDS):
-        limit, shown = f"{_MAX_SECONDS:g}", _clip(str(value), 24)
-        raise CassetteError(f"{where}: a frame's time must be a finite number of seconds, at most {limit}; got {shown}")
-    return max(0.0, seconds)
-
-
-def _binary(text: str, where: str) -> bytes:
-    try:
-        return base64.b64decode(text, validate=True)
-    except binascii.Error:
-        raise CassetteError(f"{where}: a binary frame's base64 is not valid base64") from None
-
-
-def _frame(value: Any, where: str) -> tuple[float, Frame]:
-    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], (int, float))):
-        raise CassetteError(f"{where}: each frame must be [seconds, text]")
-    seconds, body = value
-    if isinstance(body, str):
-        return _seconds(seconds, where), body
-    if isinstance(body, dict) and isinstance(body.get("base64"), str):
-        return _seconds(seconds, where), _binary(body["base64"], where)
-    raise CassetteError(f"{where}: a frame must be text or {{'base64': ...}}")
-
-
-def _close_reason(reason: str) -> str:
-    """A reason a close frame can carry: valid UTF-8, cut to 123 bytes on a character boundary."""
-    data = fix_surrogates(reason).encode("utf-8")
-    return data[:_MAX_REASON_BYTES].decode("utf-8", "ignore")
-
-
-def _exchange(data: Any, where: str, line: int) -> Exchange:
-    if not isinstance(data, dict):
-        raise CassetteError(f"{where}: expected an object")
-    for key in ("convo_id", "prompt"):
-        if not isinstance(data.get(key), str):
-            raise CassetteError(f"{where}: {key}: expected text")
-    frames = data.get("frames")
-    if not isinstance(frames, list):
-        raise CassetteError(f"{where}: frames: expected a list")
-    close = data.get("close")
-    if close is not None and not (isinstance(close, dict) and isinstance(close.get("code"), int)):
-        raise CassetteError(f"{where}: close: expected {{'code': number, 'reason': text}} or null")
-    request = data.get("request")
-    return Exchange(
-        data["convo_id"],
-        data["prompt"],
-        request if isinstance(request, dict) else {},
-        tuple(_frame(frame, where) for frame in frames),
-        None if close is None else Close(close["code"], _close_reason(str(close.get("reason") or ""))),
-        line,
-    )
-
-
 class Cassette:
     """The exchanges of a cassette file, indexed for replay.
 
     An exchange is found by its conversation so far: the prompts before it in its
     recorded conversation and its own prompt; failing that, by its prompt and position
-    in the conversation.
+    in the conversation. When one was recorded again later (by another recording), the
+    newest recording answers and the older ones are ``stale``.
     """
 
     def __init__(self, exchanges: Iterable[Exchange], name: str = "cassette") -> None:
@@ -247,14 +245,42 @@ class Cassette:
         self.conversations: dict[str, list[Exchange]] = {}
         self._by_path: dict[bytes, list[Exchange]] = {}  # by _prompts_digest of the prompts up to its own
         self._by_position: dict[tuple[str, int], list[Exchange]] = {}
+        self._keys: list[tuple[bytes, int]] = []  # each exchange's (path, position)
         paths: dict[str, bytes] = {}
-        for exchange in self.exchanges:
+        newest: dict[bytes, tuple[str | None, int]] = {}  # path -> (recording, index) of its last exchange
+        for index, exchange in enumerate(self.exchanges):
             turns = self.conversations.setdefault(exchange.convo_id, [])
             path = _prompts_digest(paths.get(exchange.convo_id, _START), exchange.prompt)
             paths[exchange.convo_id] = path
-            self._by_path.setdefault(path, []).append(exchange)
-            self._by_position.setdefault((exchange.prompt, len(turns)), []).append(exchange)
+            self._keys.append((path, len(turns)))
+            newest[path] = (exchange.recording, index)
             turns.append(exchange)
+        self.stale: list[Exchange] = []
+        """Exchanges recorded again later by another recording: replay never answers with them."""
+        self._refreshed: set[bytes] = set()  # paths with a stale exchange
+        for index, (exchange, (path, position)) in enumerate(zip(self.exchanges, self._keys, strict=True)):
+            recording, last = newest[path]
+            if exchange.recording != recording or (recording is None and index != last):
+                self.stale.append(exchange)
+                self._refreshed.add(path)
+                continue
+            self._by_path.setdefault(path, []).append(exchange)
+            self._by_position.setdefault((exchange.prompt, position), []).append(exchange)
+        self._stale_ids = {id(exchange) for exchange in self.stale}
+
+    def is_stale(self, exchange: Exchange) -> bool:
+        """True when ``exchange`` was recorded again later: replay answers with the newer one."""
+        return id(exchange) in self._stale_ids
+
+    def recorded_again(self, recording: str) -> tuple[int, int]:
+        """``(replaced, added)``: how many exchanges of ``recording`` replaced older ones, how many were new."""
+        mine = [
+            path
+            for exchange, (path, _) in zip(self.exchanges, self._keys, strict=True)
+            if exchange.recording == recording
+        ]
+        replaced = sum(1 for path in mine if path in self._refreshed)
+        return replaced, len(mine) - replaced
 
     def __len__(self) -> int:
         return len(self.exchanges)
@@ -272,24 +298,7 @@ class Cassette:
             raise CassetteError(f"replay: no cassette at {file}; record one with ConvoClient(record=...)") from None
         except (OSError, UnicodeDecodeError, ConfigurationError) as exc:
             raise CassetteError(f"replay: cannot read the cassette {file}: {exc}") from None
-        exchanges = []
-        for number, text in enumerate(lines, 1):
-            if not text.strip():
-                continue
-            where = f"{file.name} line {number}"
-            try:
-                data = json.loads(text)
-            except ValueError as exc:
-                raise CassetteError(f"{where}: not JSON ({exc})") from None
-            except RecursionError:
-                raise CassetteError(f"{where}: lists or objects nested too deeply to read") from None
-            try:
-                exchanges.append(_exchange(data, where, number))
-            except CassetteError:
-                raise
-            except (ValueError, OverflowError) as exc:  # what _exchange's checks miss: bad base64, 10**400 s
-                raise CassetteError(f"{where}: cannot read a frame ({exc})") from None
-        return cls(exchanges, file.name)
+        return cls(read_exchanges(lines, file.name), file.name)
 
     def find(self, before: tuple[str, ...], prompt: str) -> list[Exchange]:
         """The recorded exchanges answering ``prompt`` after the prompts ``before``."""
@@ -373,6 +382,14 @@ class Replay:
         self._lock = threading.Lock()
         self._conversations: OrderedDict[bytes, _Following] = OrderedDict()  # by digest of the conversation id
         self._used: Counter[bytes] = Counter()  # by _prompts_digest: which of several recordings is next
+        stale = len(self.cassette.stale)
+        if stale:  # once per replay, not per request
+            warnings.warn(
+                f"the cassette {self.cassette.name} holds {_count(stale)} recorded again later; replay answers "
+                "with the newest of each (Recorder.refresh(), or re-recording with `convowidget test --record`, "
+                "rewrites it without them)",
+                stacklevel=2,
+            )
 
     def __repr__(self) -> str:
         return f"Replay({self.cassette!r}, pace={self.pace:g})"
@@ -406,7 +423,8 @@ class Replay:
             return None
         turns = self.cassette.conversations.get(state.recorded, [])
         if state.turns < len(turns) and turns[state.turns].prompt == prompt:
-            return turns[state.turns]
+            exchange = turns[state.turns]
+            return None if self.cassette.is_stale(exchange) else exchange
         return None
 
     def _miss(self, state: _Following, prompt: str) -> CassetteMiss:

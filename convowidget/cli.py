@@ -122,7 +122,15 @@ def _test_options(test: argparse.ArgumentParser) -> None:
     test.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML (one testcase per scenario)")
     test.add_argument("--html", type=Path, metavar="FILE", help="write the results view as a standalone HTML page")
     test.add_argument("--json", action="store_true", help="print the whole result as JSON (the summary goes to stderr)")
-    test.add_argument("--record", type=Path, metavar="FILE", help="append every exchange to this cassette")
+    test.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="record every exchange to this cassette, replacing the ones recorded again",
+    )
+    test.add_argument(
+        "--update-snapshots", action="store_true", help="store each reply beside the suite (SUITE.snapshots.json)"
+    )
     test.add_argument("--replay", type=Path, metavar="CASSETTE", help="test against a recorded session, offline")
     test.add_argument("--pace", type=_pace, default=0.0, help="with --replay: 0 at once (default), 1 as recorded")
     test.add_argument("--demo", action="store_true", help="test the local demo agent")
@@ -247,14 +255,17 @@ def _summary(result: SuiteResult) -> list[str]:
 
 
 def _test(args: argparse.Namespace) -> int:
+    from ._snapshots import store_snapshots
+    from .cassette import Recorder
     from .runner import run_suite
     from .suite import Suite, load_suite
 
-    suite = load_suite(args.suite)  # a bad suite stops here, before anything is sent (exit 2)
+    suite = load_suite(args.suite, update_snapshots=args.update_snapshots)  # a bad suite stops here (exit 2)
     if visible(suite.name) != suite.name:  # the progress bar shows it on the terminal
-        suite = Suite(suite.scenarios, visible(suite.name))
+        suite = Suite(suite.scenarios, visible(suite.name), suite.volatile)
+    recorder = Recorder(args.record) if args.record else None  # an existing cassette is read first
     with _test_target(args) as options:
-        client = ConvoClient(idle_timeout=args.idle_timeout, record=args.record, **options)
+        client = ConvoClient(idle_timeout=args.idle_timeout, record=recorder, **options)
         result = run_suite(
             client,
             suite,
@@ -263,13 +274,18 @@ def _test(args: argparse.Namespace) -> int:
             stop_on_failure=args.stop_on_failure,
             progress=sys.stderr.isatty(),
         )
+    notes = []  # printed above the summary
+    if recorder is not None:  # re-recorded exchanges replace the old ones: the cassette is refreshed, not grown
+        notes.append(f"cassette {recorder.path.name}: {recorder.refresh()}")
+    if args.update_snapshots and not result.interrupted:
+        notes.append(f"snapshots: stored in {store_snapshots(args.suite, suite.name, result.runs).name}")
     if args.junit:
         result.to_junit(args.junit)
     if args.html:
         result.to_html(args.html)
     if args.json:
         print(json_visible(result.to_json()))
-    print(visible("\n".join(_summary(result))), file=sys.stderr if args.json else sys.stdout, flush=True)
+    print(visible("\n".join([*notes, *_summary(result)])), file=sys.stderr if args.json else sys.stdout, flush=True)
     if result.interrupted:
         return 130
     return 0 if result.ok else 1

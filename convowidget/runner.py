@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from . import _io
 from ._options import whole
+from ._reactions import Outgoing, TurnNotSent, plan_turn
 from .errors import ConvoError
 from .reply import Reply
 from .results import ScenarioResult, SuiteResult, TurnResult
-from .suite import Expect, Scenario, Suite, load_suite
+from .suite import Expect, Scenario, Suite, Turn, load_suite
 
 if TYPE_CHECKING:
     from .client import ConvoClient
@@ -82,15 +83,57 @@ async def _evaluate(expect: Expect, reply: Reply) -> list[str]:
     return await asyncio.to_thread(expect.failures, reply)
 
 
-async def _ask(client: ConvoClient, prompt: str, convo_id: str, state: _Run, retries: int) -> Reply:
+def _unjudged(expect: Expect) -> list[str]:
+    """A link button sends nothing, so a turn expecting something of a reply fails saying so."""
+    if not expect.to_dict():
+        return []
+    return ["a link button opens a page and asks the agent nothing, so there is no reply to check; move expect"]
+
+
+async def _ask(client: ConvoClient, outgoing: Outgoing, convo_id: str, state: _Run, retries: int) -> Reply:
     """One turn's reply; an interrupt meanwhile ends it ``stopped``, its text kept."""
-    request = client.make_request(prompt, convo_id)
+    request = client.make_request(outgoing.prompt or "", convo_id, **outgoing.extra)
     task = asyncio.current_task()
     state.receiving.add(task)
     try:
         return await client.exchange(request, stop_event=state.stop_event, retries=retries)
     finally:
         state.receiving.discard(task)
+
+
+async def _take_turn(
+    client: ConvoClient,
+    turn: Turn,
+    current: TurnResult,
+    previous: Reply | None,
+    convo_id: str,
+    state: _Run,
+    retries: int,
+) -> Reply | None:
+    """Send one turn as the panel would and judge its reply, filling ``current``.
+
+    Returns the reply the next turn reacts to (this one's, or ``previous`` when nothing was
+    sent: a link button, a button or field that was not offered, a client that raised).
+    """
+    try:
+        outgoing = plan_turn(turn.user, turn.click, turn.submit, previous)
+    except TurnNotSent as exc:  # no such button or field: this turn fails, saying what was offered
+        current.failures = [str(exc)]
+        return previous
+    current.prompt = outgoing.shown
+    if outgoing.prompt is None:  # a link button: checked, not followed
+        current.failures = _unjudged(turn.expect)
+        return previous
+    try:
+        reply = outgoing.redacted(await _ask(client, outgoing, convo_id, state, retries))
+    except Exception as exc:  # the client should not raise; if it does, it is this turn's failure
+        current.failures = [f"the client raised {type(exc).__name__}: {exc}"]
+        return previous
+    current.reply = reply
+    if state.stopped:  # interrupted while it came in: keep the reply, judge nothing more
+        raise asyncio.CancelledError
+    current.failures = await _evaluate(turn.expect, reply)
+    return reply
 
 
 async def _run_scenario(
@@ -101,21 +144,14 @@ async def _run_scenario(
     record.status = "running"
     record.convo_id = convo_id = client.new_convo_id()
     current: TurnResult | None = None
+    previous: Reply | None = None  # what a click or submit turn reacts to
     failed = False
     try:
         for turn, current in zip(scenario.turns, record.turns, strict=True):
             if stop_on_failure and failed:
                 current.status = "skipped"
                 continue
-            try:
-                reply = await _ask(client, turn.user, convo_id, state, retries)
-            except Exception as exc:  # the client should not raise; if it does, it is this turn's failure
-                current.failures = [f"the client raised {type(exc).__name__}: {exc}"]
-            else:
-                current.reply = reply
-                if state.stopped:  # interrupted while it came in: keep the reply, judge nothing more
-                    raise asyncio.CancelledError
-                current.failures = await _evaluate(turn.expect, reply)
+            previous = await _take_turn(client, turn, current, previous, convo_id, state, retries)
             current.status = "failed" if current.failures else "passed"
             failed = failed or bool(current.failures)
         current = None
@@ -131,7 +167,7 @@ async def _run_scenario(
 def _planned(suite: Suite, repeat: int) -> list[ScenarioResult]:
     """A record per scenario and run, in suite order, every turn ``not run``."""
     return [
-        ScenarioResult.planned(scenario.name, run, [(turn.user, turn.expect.to_dict()) for turn in scenario.turns])
+        ScenarioResult.planned(scenario.name, run, [(turn.label, turn.expect.to_dict()) for turn in scenario.turns])
         for scenario in suite.scenarios
         for run in range(1, repeat + 1)
     ]

@@ -18,65 +18,104 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._expect import Check, Expect, with_check
+from ._expect import Check, Expect, with_check, with_stored
 from ._files import read_text
+from ._reactions import click_label, submit_values
+from ._snapshots import Stored, read_snapshots, snapshot_path, volatile_patterns
 from ._suite_checks import check_keys, json_type
 from .errors import ConfigurationError, SuiteError
 
 __all__ = ["Expect", "Scenario", "Suite", "SuiteError", "Turn", "load_suite"]
 
-_SUITE_KEYS = ("name", "scenarios")
+_SUITE_KEYS = ("name", "scenarios", "volatile")
 _SCENARIO_KEYS = ("name", "turns")
-_TURN_KEYS = ("user", "expect")
+_TURN_KEYS = ("user", "click", "submit", "expect")
 MAX_SUITE_BYTES = 10 * 2**20  # a suite file's size: far above any suite, far below a memory problem
 _TOO_DEEP = "lists or mappings nested too deeply to read"
 
 
 @dataclass(frozen=True, init=False)
 class Turn:
-    """One message from the user and what the reply must satisfy.
+    """One turn and what the reply must satisfy: a message from the user (``user``), a click
+    on a button the previous reply offered (``click``, its name), or the previous reply's
+    form or input filled in and sent (``submit``, ``{field id or label: value}``).
 
-    ``check=`` here is the same as ``expect=Expect(check=...)``.
+    Exactly one of the three is given. ``check=`` here is the same as ``expect=Expect(check=...)``.
     """
 
-    user: str
+    user: str | None
     expect: Expect
+    click: str | None
+    submit: dict[str, Any] | None
 
-    def __init__(self, user: str, expect: Expect | Mapping[str, Any] | None = None, check: Check | None = None) -> None:
-        given: object = user  # from a suite file it may be anything
-        if not isinstance(given, str):
-            hint = " (put it in quotes)" if isinstance(given, (bool, int, float)) else ""
-            raise SuiteError(f"user: expected the user's message as text, got {json_type(given)}{hint}", key="user")
-        if not user.strip():
-            raise SuiteError("user: the message is empty; the agent needs something to answer", key="user")
-        if re.search("[\ud800-\udfff]", user):
-            raise SuiteError("user: the message holds a lone surrogate (half a character)", key="user")
-        spec: object = expect
-        if isinstance(spec, Expect):
-            built = spec
-        elif spec is None or isinstance(spec, Mapping):
-            built = Expect.from_dict(spec)
-        else:
-            got = json_type(spec)
-            raise SuiteError(f"expect: expected a mapping of checks or Expect(...), got {got}", key="expect")
-        if check is not None:
-            if built.check is not None:
-                raise SuiteError("check: given both on the Turn and in its Expect; keep one", key="check")
-            built = with_check(built, check)
+    def __init__(
+        self,
+        user: str | None = None,
+        expect: Expect | Mapping[str, Any] | None = None,
+        check: Check | None = None,
+        *,
+        click: str | None = None,
+        submit: Mapping[str, Any] | None = None,
+    ) -> None:
+        given = [key for key, value in (("user", user), ("click", click), ("submit", submit)) if value is not None]
+        if len(given) != 1:
+            problem = "give one of user, click or submit" if not given else f"give only one of {' and '.join(given)}"
+            raise SuiteError(f"{problem}: a turn sends one message", key=given[-1] if given else "user")
+        if user is not None:
+            _check_user(user)
         object.__setattr__(self, "user", user)
-        object.__setattr__(self, "expect", built)
+        object.__setattr__(self, "click", None if click is None else click_label(click))
+        object.__setattr__(self, "submit", None if submit is None else submit_values(submit))
+        object.__setattr__(self, "expect", _built_expect(expect, check))
+
+    @property
+    def label(self) -> str:
+        """The turn as results show it before it runs (a submit's field names, never its values)."""
+        if self.user is not None:
+            return self.user
+        if self.click is not None:
+            return f"click: {self.click}"
+        return f"submit: {', '.join(self.submit or {})}"
 
     @classmethod
     def from_dict(cls, data: object) -> Turn:
-        """A Turn from a suite file: a mapping with ``user`` and ``expect``, or just the text."""
+        """A Turn from a suite file: ``user``, ``click`` or ``submit``, and ``expect``; or just the text."""
         if isinstance(data, str):
             return cls(data)
         if not isinstance(data, Mapping):
             raise SuiteError(f"expected a turn (a mapping with 'user' and 'expect'), got {json_type(data)}")
         check_keys(data, _TURN_KEYS, "a turn")
-        if "user" not in data:
-            raise SuiteError("user: missing; every turn needs the user's message", key="user")
-        return cls(data["user"], data.get("expect"))
+        sent = [key for key in ("user", "click", "submit") if key in data]
+        if not sent:
+            raise SuiteError("user: missing; every turn needs the user's message (or click: or submit:)", key="user")
+        if any(data[key] is None for key in sent):
+            key = next(key for key in sent if data[key] is None)
+            raise SuiteError(f"{key}: expected a value, got null", key=key)
+        return cls(data.get("user"), data.get("expect"), click=data.get("click"), submit=data.get("submit"))
+
+
+def _check_user(user: object) -> None:
+    if not isinstance(user, str):
+        hint = " (put it in quotes)" if isinstance(user, (bool, int, float)) else ""
+        raise SuiteError(f"user: expected the user's message as text, got {json_type(user)}{hint}", key="user")
+    if not user.strip():
+        raise SuiteError("user: the message is empty; the agent needs something to answer", key="user")
+    if re.search("[\ud800-\udfff]", user):
+        raise SuiteError("user: the message holds a lone surrogate (half a character)", key="user")
+
+
+def _built_expect(expect: object, check: Check | None) -> Expect:
+    if isinstance(expect, Expect):
+        built = expect
+    elif expect is None or isinstance(expect, Mapping):
+        built = Expect.from_dict(expect)
+    else:
+        raise SuiteError(f"expect: expected a mapping of checks or Expect(...), got {json_type(expect)}", key="expect")
+    if check is not None:
+        if built.check is not None:
+            raise SuiteError("check: given both on the Turn and in its Expect; keep one", key="check")
+        built = with_check(built, check)
+    return built
 
 
 @dataclass(frozen=True, init=False)
@@ -100,6 +139,11 @@ class Scenario:
                 raise exc.within(scenario=name, turn=number) from None
         if not built:
             raise SuiteError("turns: the list is empty; a scenario needs at least one turn", key="turns", scenario=name)
+        if built[0].user is None:
+            kind = "click" if built[0].click is not None else "submit"
+            raise SuiteError(
+                f"{kind}: the first turn has no reply before it to {kind} in; start with user:", key=kind
+            ).within(scenario=name, turn=1)
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "turns", tuple(built))
 
@@ -129,8 +173,10 @@ class Suite:
 
     scenarios: tuple[Scenario, ...]
     name: str
+    volatile: tuple[str, ...]
+    """Patterns (or ``dates``, ``numbers``, ``ids``) a snapshot comparison ignores."""
 
-    def __init__(self, scenarios: Iterable[Scenario], name: str = "suite") -> None:
+    def __init__(self, scenarios: Iterable[Scenario], name: str = "suite", volatile: Iterable[str] = ()) -> None:
         built = tuple(scenarios)
         if not built:
             raise SuiteError("scenarios: the suite has no scenarios", key="scenarios")
@@ -149,6 +195,8 @@ class Suite:
             raise SuiteError(f"name: expected the suite's name as text, got {json_type(name)}", key="name")
         object.__setattr__(self, "scenarios", built)
         object.__setattr__(self, "name", name)
+        given = volatile if isinstance(volatile, (str, list, tuple)) else list(volatile)
+        object.__setattr__(self, "volatile", volatile_patterns(given))
 
     def __len__(self) -> int:
         return len(self.scenarios)
@@ -170,7 +218,7 @@ class Suite:
                 got = "nothing" if items is None else json_type(items)
                 raise SuiteError(f"scenarios: expected a list of scenarios, got {got}", key="scenarios")
             scenarios = [Scenario.from_dict(item, position) for position, item in enumerate(items, 1)]
-            return cls(scenarios, data.get("name", name))
+            return cls(scenarios, data.get("name", name), data.get("volatile") or ())
         except SuiteError as exc:
             raise exc.within(source=source) from None
 
@@ -223,12 +271,14 @@ def _load_json(text: str) -> Any:
         raise SuiteError(_TOO_DEEP) from None
 
 
-def load_suite(path: str | os.PathLike[str]) -> Suite:
+def load_suite(path: str | os.PathLike[str], *, update_snapshots: bool = False) -> Suite:
     """Read a suite from a YAML (``.yaml``/``.yml``) or JSON file and check all of it.
 
     Raises ``SuiteError`` naming the file, scenario, turn and key of the first problem.
     The suite's name is the file's ``name:`` key, else the file name without extension.
-    Only a regular file of at most ``MAX_SUITE_BYTES`` (10 MiB) is read.
+    Only a regular file of at most ``MAX_SUITE_BYTES`` (10 MiB) is read. Turns that
+    expect a ``snapshot`` are given their stored reply from ``NAME.snapshots.json``
+    beside the file; ``update_snapshots=True`` skips those checks (the run writes them).
     """
     file = Path(path)
     try:
@@ -251,7 +301,36 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
             data = _load_json(text)
     except SuiteError as exc:
         raise exc.within(source=file.name) from None
-    return Suite.from_dict(data, name=file.stem, source=file.name)
+    return _with_snapshots(Suite.from_dict(data, name=file.stem, source=file.name), file, update_snapshots)
+
+
+def _with_snapshots(suite: Suite, file: Path, updating: bool) -> Suite:
+    """The suite with each snapshot turn given its stored reply (read only when some turn has one)."""
+    if all(turn.expect.snapshot is None for scenario in suite for turn in scenario.turns):
+        return suite
+    path = snapshot_path(file)
+    try:
+        stored = {} if updating else read_snapshots(path)
+    except SuiteError as exc:
+        raise exc.within(source=file.name) from None
+    scenarios = []
+    for scenario in suite.scenarios:
+        texts = stored.get(scenario.name, [])
+        turns = [
+            turn
+            if turn.expect.snapshot is None
+            else Turn(
+                turn.user,
+                with_stored(
+                    turn.expect, Stored(texts[i] if i < len(texts) else None, suite.volatile, updating, path.name)
+                ),
+                click=turn.click,
+                submit=turn.submit,
+            )
+            for i, turn in enumerate(scenario.turns)
+        ]
+        scenarios.append(Scenario(scenario.name, turns))
+    return Suite(scenarios, suite.name, suite.volatile)
 
 
 def __getattr__(name: str) -> Any:

@@ -21,10 +21,11 @@ LAYERS = [
     "errors",
     "_io _logs _options _retry _urls _dataframe _markdown _metadata _terminal _redaction _patterns _files _histories",
     "protocol forms _inert_links _similarity _suite_checks",
-    "ui transcript",
+    "ui transcript _cassette_file",
     "turns",
     "reply agent _offered",
-    "_failures cassette _streaming _agents _carried _run_records reply_view demo _turn_record _copy_html",
+    "_failures cassette _streaming _agents _carried _reactions _snapshots _run_records reply_view demo _turn_record"
+    " _copy_html",
     "_connection _expect _results_html _saved_copy _panel_forms _terminal_reply _answers _export _panel_messages",
     "client server suite results",
     "runner _panel_options _exchanges _save_test",
