@@ -2,10 +2,11 @@
 
 Each turn's expectations are drawn from the reply that came: ``status``, ``handoff``,
 ``sources_include``, ``buttons_include``, ``tool_called`` and ``similar_to`` its text at
-``min_similarity``. A turn that submitted a form is written as the readable prompt the
-panel showed (passwords "(hidden)", never their values) and expects only its status: the
-suite format has no form submissions yet, and the same text without the form's fields
-would get another answer.
+``min_similarity``. A form the person submitted is a ``submit:`` turn with the values
+sent, password fields left out (never written); a button they clicked is a ``click:``
+turn. A submission the suite cannot send the same way (only passwords, or no form in the
+reply before it) is written as the readable prompt the panel showed and expects only its
+status: the same text without the form's fields would get another answer.
 
 Appending keeps what the file holds. When its scenario list is a block list that ends
 the file (as this module writes it), the new scenario is added as text after it, so
@@ -20,11 +21,11 @@ import importlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from ._offered import offered_blocks, offered_buttons
+from ._offered import offered_blocks, offered_buttons, offered_forms
 from ._panel_forms import PanelForms
 from .errors import ConfigurationError, SuiteError
 from .reply import Reply
@@ -66,10 +67,14 @@ def threshold(value: object) -> float:
     return float(value)
 
 
-def _expect(reply: Reply, min_similarity: float, *, form: bool) -> dict[str, Any]:
+Exchange = tuple[Reply, dict[str, Any]]
+"""A reply and the request fields its prompt carried (a form's submission; {} for a typed prompt)."""
+
+
+def _expect(reply: Reply, min_similarity: float, *, replayable: bool) -> dict[str, Any]:
     """What the next run's reply must satisfy, drawn from this one."""
     expect: dict[str, Any] = {"status": reply.status}
-    if form or reply.status != "complete":
+    if not replayable or reply.status != "complete":
         return expect
     expect["handoff"] = bool(reply.handoff)
     if reply.sources:
@@ -86,46 +91,78 @@ def _expect(reply: Reply, min_similarity: float, *, form: bool) -> dict[str, Any
     return expect
 
 
-def exchanges_to_save(
-    entries: list[dict[str, Any]], forms: PanelForms, reply: Reply | None
-) -> list[tuple[Reply, bool]]:
+def _sent(reply: Reply, fields: dict[str, Any], previous: Reply | None) -> tuple[dict[str, Any], bool]:
+    """How the turn is written (``user``, ``click`` or ``submit``) and whether a run can send it the same.
+
+    A submission is ``submit: {field id: value}`` without password fields; a prompt that is
+    the message of a button the previous reply offered is ``click: label``.
+    """
+    offered = offered_blocks(previous.ui_turn) if previous is not None else []
+    if fields:
+        metadata = fields.get("formSubmissionMetadata")
+        items = metadata.get("submittedData") if isinstance(metadata, dict) else None
+        values = {
+            str(item["field_id"]): item.get("value")
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict) and "field_id" in item and item.get("field_type") != "password"
+        }
+        if values and offered_forms(offered):
+            return {"submit": values}, True
+        return {"user": reply.prompt}, False  # the text alone would get another answer
+    button = next((b for b in offered_buttons(offered) if b.get("message") == reply.prompt), None)
+    if button is not None:
+        return {"click": button["label"]}, True
+    return {"user": reply.prompt}, True
+
+
+def exchanges_to_save(entries: list[dict[str, Any]], forms: PanelForms, reply: Reply | None) -> list[Exchange]:
     """The exchanges up to ``reply`` (the latest when None); ``ConfigurationError`` when there are none."""
     if reply is None:
         answers = [e.get("id") for e in entries if e.get("role") == "assistant" and forms.reply_of(str(e.get("id")))]
         answer_id = str(answers[-1]) if answers else None
     else:
         answer_id = forms.answer_id_of(reply)
-    exchanges = exchanges_up_to(entries, answer_id, forms.reply_of) if answer_id else None
+    exchanges = exchanges_up_to(entries, answer_id, forms) if answer_id else None
     if not exchanges:
         where = "that reply is no longer in the panel" if reply is not None else "the panel has no reply yet"
         raise ConfigurationError(f"nothing to save as a test: {where}")
     return exchanges
 
 
-def exchanges_up_to(
-    entries: list[dict[str, Any]], answer_id: str, reply_of: Callable[[str], Reply | None]
-) -> list[tuple[Reply, bool]] | None:
-    """The panel's exchanges up to answer ``answer_id`` as ``(reply, was_a_form)``; None when it is not there."""
-    forms = {entry.get("id") for entry in entries if entry.get("role") == "user" and entry.get("form")}
-    found: list[tuple[Reply, bool]] = []
+def exchanges_up_to(entries: list[dict[str, Any]], answer_id: str, forms: PanelForms) -> list[Exchange] | None:
+    """The panel's exchanges up to answer ``answer_id``, oldest first; None when it is not there."""
+    found: list[Exchange] = []
     for entry in entries:
-        reply = reply_of(str(entry.get("id"))) if entry.get("role") == "assistant" else None
+        reply = forms.reply_of(str(entry.get("id"))) if entry.get("role") == "assistant" else None
         if reply is not None:
-            found.append((reply, entry.get("prompt_id") in forms))
+            found.append((reply, forms.request_fields(entry.get("prompt_id"))))
         if entry.get("id") == answer_id:
             return found if reply is not None else None
     return None
 
 
-def scenario_turns(exchanges: Iterable[tuple[Reply, bool]], min_similarity: float) -> list[dict[str, Any]]:
-    """A scenario's turns from ``(reply, was_a_form)`` pairs, oldest first."""
-    return [{"user": reply.prompt, "expect": _expect(reply, min_similarity, form=form)} for reply, form in exchanges]
+def scenario_turns(exchanges: Iterable[Exchange], min_similarity: float) -> list[dict[str, Any]]:
+    """A scenario's turns, each with what its reply must satisfy, oldest first."""
+    turns, previous = [], None
+    for reply, fields in exchanges:
+        sent, replayable = _sent(reply, fields, previous)
+        turns.append({**sent, "expect": _expect(reply, min_similarity, replayable=replayable)})
+        previous = reply
+    return turns
+
+
+def _said(turn: dict[str, Any]) -> str:
+    if "user" in turn:
+        return str(turn["user"])
+    if "click" in turn:
+        return f"click: {turn['click']}"
+    return "submit: " + ", ".join(turn["submit"])
 
 
 def _scenario_name(turns: list[dict[str, Any]], taken: set[str]) -> str:
     """The first prompt other than the greeting's, on one line and cut; made unique with " (2)"..."""
-    prompts = [turn["user"] for turn in turns]
-    first = next((p for p in prompts if p.strip().lower() != "start"), prompts[0])
+    said = [_said(turn) for turn in turns]
+    first = next((text for text in said if text.strip().lower() != "start"), said[0])
     words = " ".join(first.split())
     base = words if len(words) <= _NAME_CHARS else words[: _NAME_CHARS - 1].rstrip() + "…"
     name, number = base, 1

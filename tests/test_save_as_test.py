@@ -41,12 +41,13 @@ def test_a_demo_chat_saved_as_a_test_passes_convowidget_test_against_the_demo(tm
     chat = ChatWidget(suite_path=path)
     assert chat.is_demo
     chat.ask("Show me the menu")
-    chat.ask("Where is my order?")
+    chat.ask("Where is my order, please?")
     last = chat.ask("How do I install convowidget?")
     assert chat.to_suite() == path.resolve()
 
     turns = yaml.safe_load(path.read_text())["scenarios"][0]["turns"]
-    assert [t["user"] for t in turns] == ["Show me the menu", "Where is my order?", "How do I install convowidget?"]
+    prompts = ["Show me the menu", "Where is my order, please?", "How do I install convowidget?"]
+    assert [t["user"] for t in turns] == prompts
     menu, order, install = (t["expect"] for t in turns)
     assert menu["buttons_include"] and menu["status"] == "complete" and menu["handoff"] is False
     assert order["tool_called"] == ["lookup_order"] and "CW-1042" in order["similar_to"]
@@ -94,7 +95,7 @@ def test_save_as_test_from_the_panel_says_where_it_wrote(tmp_path, monkeypatch):
     assert len(custom_messages(chat)) == 2
 
 
-def test_a_form_turn_is_saved_as_its_readable_prompt_without_the_password(tmp_path):
+def test_a_form_becomes_a_submit_turn_without_the_password(tmp_path):
     form = agent.form(
         [agent.form_field("name", "Your name"), agent.form_field("password", "Password", "password", required=True)]
     )
@@ -112,8 +113,29 @@ def test_a_form_turn_is_saved_as_its_readable_prompt_without_the_password(tmp_pa
     text = (tmp_path / "forms.yaml").read_text()
     assert SECRET not in text
     sign, sent = yaml.safe_load(text)["scenarios"][0]["turns"]
-    assert sent["expect"] == {"status": "complete"} and "(hidden)" in sent["user"]
+    assert sent["submit"] == {"name": "Ada"} and "user" not in sent
+    assert sent["expect"]["similar_to"] == "Welcome, Ada."
     assert sign["expect"]["similar_to"].startswith("Please sign up")
+
+
+def test_the_demo_form_and_a_menu_click_are_saved_as_submit_and_click_and_the_demo_passes_them(tmp_path, capsys):
+    from convowidget._offered import offered_blocks, offered_buttons
+
+    path = tmp_path / "react.yaml"
+    chat = ChatWidget(suite_path=path)
+    chat.ask("Book me a demo")
+    values = {"name": "Ada", "email": "ada@example.org", "team_size": "2-10", "date": "2027-01-05", "consent": True}
+    chat.submit(values)
+    menu = chat.ask("Show me the menu")
+    button = next(b for b in offered_buttons(offered_blocks(menu.ui_turn)) if "message" in b)
+    chat.ask(button["message"])  # what the panel sends when that button is clicked
+    chat.to_suite()
+    turns = yaml.safe_load(path.read_text())["scenarios"][0]["turns"]
+    assert [next(iter(t)) for t in turns] == ["user", "submit", "user", "click"]
+    assert turns[1]["submit"] == {**values, "company": "", "message": ""}  # as sent, empty fields too
+    assert turns[3]["click"] == button["label"] and "Ada" in turns[1]["expect"]["similar_to"]
+    assert main(["test", str(path), "--demo"]) == 0
+    assert "1 passed" in capsys.readouterr().out
 
 
 def test_nothing_to_save_and_bad_options_are_clear_errors(tmp_path):
