@@ -200,3 +200,16 @@ def test_a_file_that_is_not_a_suite_is_left_untouched(tmp_path):
         append_scenario(path, TURN)
     assert path.read_text() == "shopping: [milk]\n"
     assert [p.name for p in tmp_path.iterdir()] == ["notes.yaml"]  # no temporary file left behind
+
+
+def test_any_agent_text_comes_back_exactly_from_an_indented_list(tmp_path):
+    from suite_helpers import HOSTILE
+
+    texts = [HOSTILE, "line1\n\x1b[31mred\x00\n", "\u2028sep\u2029 \ufeffbom", "a\r\nb\rc", "x\n\n\n  y", " edge  \n"]
+    path = tmp_path / "indented.yaml"
+    path.write_text("scenarios:\n    -   name: first\n        turns: [hi]\n")
+    for text in texts:
+        append_scenario(path, [{"user": "q", "expect": {"similar_to": text, "min_similarity": 0.5}}])
+    suite = load_suite(path)
+    assert [s.turns[0].expect.similar_to for s in suite.scenarios[1:]] == texts
+    assert path.read_text().startswith("scenarios:\n    -   name: first\n        turns: [hi]\n")
