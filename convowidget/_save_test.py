@@ -244,18 +244,9 @@ def _read(path: Path) -> tuple[str | None, Any, set[str]]:
     return text, data, taken
 
 
-def append_scenario(path: Path, turns: list[dict[str, Any]]) -> str:
-    """Add a scenario of ``turns`` to the suite file at ``path`` (made when missing); its name.
-
-    Raises ``SuiteError`` when the file is there but is not a suite (it is left untouched).
-    """
-    old, data, taken = _read(path)
-    scenario = {"name": _scenario_name(turns, taken), "turns": turns}
-    text = _new_text(path, scenario, old, data)
-    if len(text.encode()) > MAX_SUITE_BYTES:
-        raise SuiteError(f"{path} would pass {MAX_SUITE_BYTES // 2**20} MiB, more than a suite may hold; start another")
-    directory = path.resolve().parent
-    handle, temporary = tempfile.mkstemp(prefix=".convowidget-", suffix=path.suffix, dir=directory)
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` beside ``path``, check that it loads, then put it in the file's place at once."""
+    handle, temporary = tempfile.mkstemp(prefix=".convowidget-", suffix=path.suffix, dir=path.resolve().parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             file.write(text)
@@ -264,4 +255,21 @@ def append_scenario(path: Path, turns: list[dict[str, Any]]) -> str:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def append_scenario(path: Path, turns: list[dict[str, Any]]) -> str:
+    """Add a scenario of ``turns`` to the suite file at ``path`` (made when missing); its name.
+
+    Raises ``SuiteError`` when the file is there but is not a suite (it is left untouched),
+    ``ConfigurationError`` when it cannot be written.
+    """
+    old, data, taken = _read(path)
+    scenario = {"name": _scenario_name(turns, taken), "turns": turns}
+    text = _new_text(path, scenario, old, data)
+    if len(text.encode()) > MAX_SUITE_BYTES:
+        raise SuiteError(f"{path} would pass {MAX_SUITE_BYTES // 2**20} MiB, more than a suite may hold; start another")
+    try:
+        _replace(path, text)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot write {path}: {exc.strerror or exc}; choose another suite_path") from None
     return str(scenario["name"])

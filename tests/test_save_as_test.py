@@ -213,3 +213,13 @@ def test_any_agent_text_comes_back_exactly_from_an_indented_list(tmp_path):
     suite = load_suite(path)
     assert [s.turns[0].expect.similar_to for s in suite.scenarios[1:]] == texts
     assert path.read_text().startswith("scenarios:\n    -   name: first\n        turns: [hi]\n")
+
+
+def test_a_place_that_cannot_be_written_is_a_clear_error_in_the_panel_too(tmp_path):
+    with pytest.raises(ConfigurationError, match=r"cannot write .*missing/t\.yaml: No such file or directory; choose"):
+        append_scenario(tmp_path / "missing" / "t.yaml", TURN)
+    chat = ChatWidget(suite_path=tmp_path / "missing" / "t.yaml")
+    chat.ask("Show me the menu")
+    from_front_end(chat, {"type": "save_test", "id": chat.transcript[-1]["id"]})
+    error = custom_messages(chat)[-1]["error"]
+    assert error.startswith("Not saved: cannot write ") and error.endswith("choose another suite_path")
