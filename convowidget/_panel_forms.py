@@ -38,6 +38,10 @@ class PanelForms:
         """The Reply behind an answer entry still in the panel (or one of its versions)."""
         return self._answers.get(entry_id)
 
+    def answer_id_of(self, reply: Reply) -> str | None:
+        """The answer entry a Reply shows as (None when it left the panel)."""
+        return next((key for key, known in self._answers.items() if known is reply), None)
+
     def forget_answers(self) -> None:
         """The panel was emptied: no entry is there to submit to any more."""
         self._answers.clear()
@@ -56,7 +60,7 @@ class PanelForms:
         """(entry id, block index) of the first form or input not yet sent in the latest reply (or ``reply``)."""
         answers = [entry for entry in entries if entry.get("role") == "assistant"]
         if reply is not None:
-            wanted = next((key for key, known in self._answers.items() if known is reply), None)
+            wanted = self.answer_id_of(reply)
             answers = [entry for entry in answers if entry.get("id") == wanted]
         if not answers:
             where = "that reply is no longer in the panel" if reply is not None else "the panel has no reply yet"

@@ -37,6 +37,7 @@ class PanelMessages:
     submit_form: Callable[[str, int, dict[str, Any]], Any]
     feedback: Callable[[str, Any, Any], Any]
     export: Callable[[str, str], Any]
+    save_test: Callable[[str], Any]
 
     def handle(self, content: Any) -> None:
         """Act on one message from the panel; one of the wrong shape does nothing."""
@@ -63,3 +64,5 @@ class PanelMessages:
             self.feedback(ident, content.get("value"), content.get("note"))
         elif kind == "export" and _ident(content.get("request")) and isinstance(content.get("format"), str):
             self.export(content["format"], content["request"])
+        elif kind == "save_test" and _ident(ident):
+            self.save_test(ident)

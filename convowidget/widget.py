@@ -5,16 +5,17 @@ makes every trait write. While a reply streams only new text is sent (``stream``
 see ``_streaming``). A finished exchange is appended to ``transcript`` in place and
 sent alone as ``transcript_tail``, so a turn costs the same bytes at turn 1 and turn
 1,000; the front end merges the tail into its copy of ``transcript``, and the whole
-list still reaches late views, a page reload and saved widget state. The copy a saved
-notebook keeps under the panel is the panel's ``SavedCopy`` (``_saved_copy``).
+list still reaches late views, a page reload and saved widget state. The exchanges
+themselves are the panel's ``PanelExchanges`` (``_exchanges``); the copy a saved notebook
+keeps under the panel is its ``SavedCopy`` (``_saved_copy``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import logging
+import os
 import pathlib
 import uuid
 from collections.abc import Callable
@@ -25,15 +26,18 @@ import anywidget
 import traitlets
 
 from . import _io
-from ._answers import answer_entry, asked_again, edited, failed_reply, feedback_fields, reply_row, valid, with_feedback
+from ._answers import asked_again, edited, feedback_fields, reply_row, valid, with_feedback
 from ._dataframe import to_dataframe
+from ._exchanges import PanelExchanges, call_each
 from ._export import export_message
 from ._options import seconds
 from ._panel_forms import PanelForms
 from ._panel_messages import PanelMessages
 from ._panel_options import agent_configured, css_height, demo_url, greets, label_for, suggestion_list
+from ._save_test import append_scenario, exchanges_to_save, scenario_turns, threshold
+from ._save_test import suite_path as checked_suite_path
 from ._saved_copy import SavedCopy
-from ._streaming import TraitStreamer
+from ._similarity import DEFAULT_MIN_SIMILARITY
 from .client import ConvoClient
 from .demo import LABEL as DEMO_LABEL
 from .errors import ConfigurationError, ConvoError, FormError
@@ -44,30 +48,8 @@ __all__ = ["ChatWidget"]
 
 log = logging.getLogger("convowidget.widget")
 _STATIC = pathlib.Path(__file__).parent / "static"
-LAST_ANSWER_CHARS = 10_000
-"""``last_answer`` holds this much of the reply's text (the whole of it is ``last_reply.text``)."""
 GREETING_PROMPT = "start"
 """What ``greet=True`` sends when the panel first shows: Convocore agents greet on it."""
-
-
-def _call_each(callbacks: list[Callable[[Reply], Any]], reply: Reply, what: str) -> None:
-    """Call every callback with ``reply``; a failing one is logged (even SystemExit) and the rest still run."""
-    for callback in list(callbacks):
-        try:
-            callback(reply)
-        except BaseException:  # a callback must not take the IO thread down
-            log.exception("an %s callback failed", what)
-
-
-def _last_answer(answer: dict[str, Any], prompt: str) -> dict[str, Any]:
-    text, status = answer["text"], answer["status"]
-    return {
-        "id": answer["id"],
-        "prompt": prompt,
-        "status": status,
-        "text": text[:LAST_ANSWER_CHARS],
-        "cut": len(text) > LAST_ANSWER_CHARS,
-    }
 
 
 class ChatWidget(anywidget.AnyWidget):
@@ -79,7 +61,8 @@ class ChatWidget(anywidget.AnyWidget):
     grows before it scrolls (pixels, or a CSS length such as ``"70vh"``; 520 px when not
     given). ``suggestions``: starter prompts the empty panel offers. ``greet``: send
     ``start`` once, when the panel first shows (on by default for the demo agent only:
-    with a real agent a greeting costs a turn).
+    with a real agent a greeting costs a turn). ``suite_path``: the suite file "Save as
+    test" and ``to_suite()`` append to (``convowidget-tests.yaml`` in the working directory).
     """
 
     _esm = _STATIC / "widget.js"
@@ -102,7 +85,7 @@ class ChatWidget(anywidget.AnyWidget):
     """Starter prompts shown until the first message is sent."""
     last_answer = traitlets.Dict().tag(sync=True)
     """The latest finished reply, ``{id, prompt, status, text, cut}`` (``text`` cut at
-    ``LAST_ANSWER_CHARS``, ``cut`` says so): what marimo's ``value`` shows of each reply."""
+    ``_exchanges.LAST_ANSWER_CHARS``, ``cut`` says so): what marimo's ``value`` shows of each reply."""
     # Every view gets a fresh proxy of the model, so the front end keys its shared
     # per-panel state (text streamed so far) by this id.
     _panel_id = traitlets.Unicode("").tag(sync=True)
@@ -120,6 +103,7 @@ class ChatWidget(anywidget.AnyWidget):
         height: float | str | None = None,
         suggestions: list[str] | None = None,
         greet: bool | None = None,
+        suite_path: str | os.PathLike[str] | None = None,
         **client_options: Any,
     ) -> None:
         if client is not None and not isinstance(client, ConvoClient):
@@ -130,6 +114,7 @@ class ChatWidget(anywidget.AnyWidget):
             raise ConfigurationError(f"agent_label: expected a string, got {type(agent_label).__name__}")
         flush_seconds = seconds("flush_interval", flush_interval, most=5, wanted="seconds between 0 and 5")
         css = css_height(height)
+        tests_file = checked_suite_path(suite_path)
         is_demo = False
         if client is None:
             if not agent_configured(client_options):
@@ -146,17 +131,13 @@ class ChatWidget(anywidget.AnyWidget):
         self.client = client
         self.convo_id = convo_id or client.new_convo_id()
         self.flush_interval = flush_seconds
-        self._replies: list[Reply] = []
+        self.suite_path = tests_file
         self._forms = PanelForms()
-        self._callbacks: list[Callable[[Reply], Any]] = []
         self._feedback_callbacks: list[Callable[[Reply], Any]] = []
-        self._ids = 0
-        self._tail_seq = 0
-        self._turn_lock: asyncio.Lock | None = None
-        self._stop_event: asyncio.Event | None = None
         self._saved_copy = SavedCopy(self)
+        self._exchanges = PanelExchanges(self, self._forms, self._saved_copy.changed)
         self._panel = PanelMessages(
-            send=lambda text: self._start(text, {}),
+            send=lambda text: self._exchanges.start(text, {}),
             stop=self.stop,
             hello=self._hello,
             new_chat=lambda: None if self._busy() else self.new_conversation(),
@@ -166,6 +147,7 @@ class ChatWidget(anywidget.AnyWidget):
             submit_form=self._submit_from_panel,
             feedback=self._feedback,
             export=self._export,
+            save_test=self._save_test,
         )
         self.on_msg(self._on_front_end_message)
 
@@ -179,11 +161,12 @@ class ChatWidget(anywidget.AnyWidget):
     def replies(self) -> list[Reply]:
         """Every Reply of this panel, oldest first, including prompts typed in the panel and
         every version of a regenerated or edited answer."""
-        return list(self._replies)
+        return list(self._exchanges.replies)
 
     @property
     def last_reply(self) -> Reply | None:
-        return self._replies[-1] if self._replies else None
+        replies = self._exchanges.replies
+        return replies[-1] if replies else None
 
     @property
     def history(self) -> list[dict[str, Any]]:
@@ -195,7 +178,7 @@ class ChatWidget(anywidget.AnyWidget):
         """Call ``callback(reply)`` with each finished Reply (on the IO thread; errors are logged)."""
         if not callable(callback):
             raise ConfigurationError(f"on_reply: expected a function, got {type(callback).__name__}")
-        self._callbacks.append(callback)
+        self._exchanges.callbacks.append(callback)
 
     def on_feedback(self, callback: Callable[[Reply], Any]) -> None:
         """Call ``callback(reply)`` when the person gives, changes or takes back feedback on a
@@ -213,11 +196,11 @@ class ChatWidget(anywidget.AnyWidget):
         """
         if _io.on_io_thread():
             raise ConvoError("ask() cannot block inside a reply callback; use ask_async() there")
-        return _io.wait(self._start(prompt, extra), self.stop)
+        return _io.wait(self._exchanges.start(prompt, extra), self.stop)
 
     async def ask_async(self, prompt: str, **extra: Any) -> Reply:
         """Like ``ask`` without blocking the event loop."""
-        return await _io.wait_async(self._start(prompt, extra), self.stop)
+        return await _io.wait_async(self._exchanges.start(prompt, extra), self.stop)
 
     def submit(self, values: dict[str, Any], *, reply: Reply | None = None) -> Reply:
         """Fill in and send the form (or input) of the latest reply, as its Submit button does.
@@ -235,12 +218,7 @@ class ChatWidget(anywidget.AnyWidget):
 
     def stop(self) -> None:
         """Stop the reply that is streaming, if any; its text so far is kept."""
-
-        def stop_now() -> None:
-            if self._stop_event is not None:
-                self._stop_event.set()
-
-        _io.call_soon(stop_now)
+        _io.call_soon(self._exchanges.stop)
 
     def new_conversation(self) -> None:
         """Start a new conversation with the agent and empty the panel; ``replies`` stay.
@@ -256,7 +234,7 @@ class ChatWidget(anywidget.AnyWidget):
 
         What the panel held is let go: the replies, and the turns the client kept for them.
         """
-        self._replies = []
+        self._exchanges.replies = []
         _io.call_soon(self.client.forget, self.convo_id)
         _io.call_soon(self._reset_panel)
 
@@ -274,8 +252,30 @@ class ChatWidget(anywidget.AnyWidget):
 
     def to_dataframe(self) -> Any:
         """One row per Reply (prompt, text, status, sources, timings, tokens, feedback); needs pandas."""
-        rows = [reply_row(r) for r in self._replies]
+        rows = [reply_row(r) for r in self._exchanges.replies]
         return to_dataframe(rows, columns=list(rows[0]) if rows else ["prompt", "text", "status"])
+
+    def to_suite(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        reply: Reply | None = None,
+        min_similarity: float = DEFAULT_MIN_SIMILARITY,
+    ) -> pathlib.Path:
+        """Append the conversation up to ``reply`` (the latest when None) to a suite file as a scenario.
+
+        ``path``: a ``.yaml``/``.json`` suite file, made when missing (``suite_path`` when
+        None, else ``convowidget-tests.yaml`` in the working directory); what it holds is
+        kept. Each turn expects what came (``status``, ``handoff``, ``sources_include``,
+        ``buttons_include``, ``tool_called``, ``similar_to`` at ``min_similarity``); run it
+        with ``convowidget test FILE``. Returns the file's path.
+        """
+        file = self.suite_path if path is None else checked_suite_path(path)
+        minimum = threshold(min_similarity)
+        exchanges = exchanges_to_save(list(self.transcript), self._forms, reply)
+        name = append_scenario(file, scenario_turns(exchanges, minimum))
+        log.info("saved the conversation as test %r in %s", name, file)
+        return file.resolve()
 
     # ------------------------------------------------------------------ display
 
@@ -328,8 +328,8 @@ class ChatWidget(anywidget.AnyWidget):
         """The panel asks whether the kernel hears it: yes. The first time, greet if asked to."""
         self.send({"type": "welcome"})
         greet, self._greet = self._greet, False  # once per panel: not on a second view or a reload
-        if greet and not self._replies and not self.transcript and not self._busy():
-            self._start(GREETING_PROMPT, {}, greeting=True)
+        if greet and not self._exchanges.replies and not self.transcript and not self._busy():
+            self._exchanges.start(GREETING_PROMPT, {}, greeting=True)
 
     def _ask_again(self, answer_id: str, *, last_only: bool = False) -> None:
         """Retry (a failed reply) or Regenerate (the last reply): ask its prompt again.
@@ -351,7 +351,7 @@ class ChatWidget(anywidget.AnyWidget):
         """
         edit = None if self._busy() else edited(self.transcript, prompt_id)
         if edit is None:
-            self._start(text, {})
+            self._exchanges.start(text, {})
         else:
             self._replace_turn(*edit[:2], text, edit[2], {})
 
@@ -365,7 +365,7 @@ class ChatWidget(anywidget.AnyWidget):
             self._replace_transcript([e for e in self.transcript if e.get("id") not in drop])
 
         _io.call_soon(forget_turn)
-        _io.submit(self._exchange(request, versions=versions))
+        self._exchanges.submit(request, versions=versions)
 
     def _feedback(self, answer_id: str, value: Any, note: Any) -> None:
         """Helpful / Not helpful (and a note) on an answer, or one of its versions.
@@ -382,8 +382,8 @@ class ChatWidget(anywidget.AnyWidget):
     def _show_feedback(self, answer_id: str, reply: Reply) -> None:
         found = with_feedback(self.transcript, answer_id, reply.feedback, reply.feedback_note)
         if found is not None:
-            self._update_entry(*found[:2])
-        _call_each(self._feedback_callbacks, reply, "on_feedback")
+            self._exchanges.update_entry(*found[:2])
+        call_each(self._feedback_callbacks, reply, "on_feedback")
 
     def _export(self, fmt: str, request: str) -> None:
         """Export: the conversation's text for the panel to download, as ``to_markdown()``/``to_json()``."""
@@ -391,6 +391,18 @@ class ChatWidget(anywidget.AnyWidget):
         message = export_message(fmt, request, self.agent_label, texts)
         if message is not None:
             self.send(valid(message))
+
+    def _save_test(self, answer_id: str) -> None:
+        """Save as test: the conversation up to that answer, appended to ``suite_path``; the panel is told where."""
+        reply = self._forms.reply_of(answer_id)
+        try:
+            if reply is None:
+                raise ConfigurationError("that reply is no longer in the panel")
+            path = self.to_suite(reply=reply)
+            message: dict[str, Any] = {"type": "test_saved", "id": answer_id, "path": str(path)}
+        except (ConvoError, OSError) as exc:
+            message = {"type": "test_saved", "id": answer_id, "error": f"Not saved: {exc}"}
+        self.send(valid(message))
 
     # ------------------------------------------------------------------ forms and inputs
 
@@ -408,21 +420,14 @@ class ChatWidget(anywidget.AnyWidget):
         request = self.client.make_request(submission.prompt, self.convo_id, **submission.extra)
         self._forms.sent(entry_id, index)
         _io.call_soon(self._show_sent, entry_id, index, shown)
-        return _io.submit(self._exchange(request))
+        return self._exchanges.submit(request)
 
     def _show_sent(self, entry_id: str, index: int, block: dict[str, Any]) -> None:
         """Put the sent form in its entry (IO thread)."""
         for position, entry in enumerate(self.transcript):
             if entry.get("id") == entry_id:
-                self._update_entry(position, PanelForms.with_block(entry, index, valid(block)))
+                self._exchanges.update_entry(position, PanelForms.with_block(entry, index, valid(block)))
                 return
-
-    def _update_entry(self, position: int, entry: dict[str, Any]) -> None:
-        """Change one entry (IO thread): in place, sent alone as the tail, the saved copy refreshed later."""
-        self.transcript[position] = entry
-        self._tail_seq += 1
-        self.transcript_tail = {"seq": self._tail_seq, "entries": [entry]}
-        self._saved_copy.changed()
 
     def _show_error(self, message: str) -> None:
         with self.hold_sync():
@@ -444,89 +449,3 @@ class ChatWidget(anywidget.AnyWidget):
             self.error = ""
             self.status = "idle"
         self._saved_copy.changed()
-
-    # ------------------------------------------------------------------ one exchange (IO thread)
-
-    def _next_id(self) -> str:
-        self._ids += 1
-        return f"m{self._ids}"
-
-    def _start(self, prompt: str, extra: dict[str, Any], *, greeting: bool = False) -> Future[Reply]:
-        request = self.client.make_request(prompt, self.convo_id, **extra)  # validates before anything runs
-        return _io.submit(self._exchange(request, greeting=greeting))
-
-    async def _exchange(
-        self, request: dict[str, Any], *, versions: list[Any] | None = None, greeting: bool = False
-    ) -> Reply:
-        if self._turn_lock is None:
-            self._turn_lock = asyncio.Lock()
-        async with self._turn_lock:  # one reply at a time per panel, in the order asked
-            return await self._exchange_now(request, versions or [], greeting)
-
-    async def _exchange_now(self, request: dict[str, Any], versions: list[Any], greeting: bool) -> Reply:
-        """One exchange; whatever happens in it, the panel ends idle (or error) and usable.
-
-        ``versions``: the earlier answers of the turn this one replaces; ``greeting``: the
-        prompt is the greeting's, and the panel shows only the answer.
-        """
-        user = None if greeting else {"id": self._next_id(), "role": "user", "text": valid(request["prompt"])}
-        assistant_id = self._next_id()
-        if user is not None:
-            self._forms.asked(user["id"], request)  # a form's fields, kept for Retry and Regenerate
-            if self._forms.request_fields(user["id"]):
-                user["form"] = True  # a submitted form: it is sent again whole, never edited as text
-        self._stop_event = stop_event = asyncio.Event()
-        streamer = TraitStreamer(self, assistant_id, self.flush_interval, valid)
-        reply: Reply | None = None
-        try:
-            with self.hold_sync():
-                self.pending = {"assistant_id": assistant_id, **({"user": user} if user else {})}
-                self.stream = {}
-                self.error = ""
-                self.status = "connecting"
-            reply = await self.client.exchange(request, on_event=streamer.on_event, stop_event=stop_event)
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:  # the client never raises for a reply; if it did, keep the text
-            log.debug("an exchange ended on %s", type(exc).__name__, exc_info=True)
-            reply = failed_reply(request, streamer.builder, exc)
-        finally:
-            streamer.close()
-            self._stop_event = None
-            if reply is None:  # cancelled: leave the panel usable all the same
-                self._settle("idle")
-        extra = {**({"versions": versions} if versions else {}), **({"greeting": True} if greeting else {})}
-        self._finish(user, assistant_id, reply, extra)
-        self._replies.append(reply)
-        self._forms.answered(assistant_id, reply)
-        self._saved_copy.changed()
-        _call_each(self._callbacks, reply, "on_reply")
-        return reply
-
-    def _finish(self, user: dict[str, Any] | None, answer_id: str, reply: Reply, extra: dict[str, Any]) -> None:
-        """Append the exchange to the transcript and send only it, as the tail; never raises."""
-        try:
-            answer = answer_entry(answer_id, user["id"] if user else None, reply, extra)
-            entries = [user, answer] if user else [answer]
-            self._tail_seq += 1
-            with self.hold_sync():
-                self.transcript.extend(entries)  # in place: the list is not re-sent
-                self.transcript_tail = {"seq": self._tail_seq, "entries": entries}
-                self.pending = {}
-                self.stream = {}
-                self.status = "error" if reply.status == "failed" else "idle"
-                self.error = ""
-                self.last_answer = _last_answer(answer, valid(reply.prompt))
-        except Exception:
-            log.exception("could not show a reply in the panel")
-            self._settle("error")
-
-    def _settle(self, status: str) -> None:
-        """Clear what a reply left half-shown; never raises."""
-        try:
-            with self.hold_sync():
-                self.pending = {}
-                self.stream = {}
-                self.status = status
-        except Exception:
-            log.debug("could not settle the panel", exc_info=True)

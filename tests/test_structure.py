@@ -28,7 +28,7 @@ LAYERS = [
     " _copy_html",
     "_connection _expect _results_html _saved_copy _panel_forms _terminal_reply _answers _export _panel_messages",
     "client server suite results",
-    "runner _panel_options",
+    "runner _panel_options _exchanges _save_test",
     "widget",
     "magic",
     "cli",

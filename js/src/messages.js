@@ -12,6 +12,7 @@ import { BlocksView } from './blocks.js';
 import { toolSteps, actionNote, handoffPayload, sourcesList, usageParts } from './steps.js';
 import { versionsAction } from './versions.js';
 import { feedbackAction } from './feedback.js';
+import { saveTestAction } from './savetest.js';
 
 /** @import { MessageContext, TranscriptEntry, UserEntry, AssistantEntry, Block, CardBlock } from './types.js' */
 
@@ -90,7 +91,7 @@ const current = (m) => asAnswer(m).shown_version == null;
  */
 const ACTIONS = {
   user: [copyAction, editAction],
-  assistant: [versionsAction, copyAction, regenerateAction, feedbackAction],
+  assistant: [versionsAction, copyAction, regenerateAction, feedbackAction, saveTestAction],
 };
 
 /** What the Copy of a blocks reply copies: its texts, card titles and choice labels. @param {Block[]} blocks */

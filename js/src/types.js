@@ -196,12 +196,13 @@ export {};
  * `{type: 'form_problems', id, block, problems: {field_id: message}}` (forms.js).
  * `edit`: the latest prompt (`id`) asked again as `text`; `feedback`: on answer `id`, `value`
  * null takes it back; `export`: the kernel answers `{type: 'export', request, filename, mime,
- * text}` (export.js).
+ * text}` (export.js); `save_test`: the kernel appends the conversation up to answer `id` to its
+ * suite file and answers `{type: 'test_saved', id, path}` or `{type: 'test_saved', id, error}` (savetest.js).
  * @typedef {{type: 'send', text: string} | {type: 'stop'} | {type: 'retry', id: string}
  *   | {type: 'regenerate', id: string} | {type: 'new_chat'} | {type: 'hello'}
  *   | {type: 'edit', id: string, text: string}
  *   | {type: 'feedback', id: string, value: Feedback | null, note?: string}
- *   | {type: 'export', format: 'markdown' | 'json', request: string}
+ *   | {type: 'export', format: 'markdown' | 'json', request: string} | {type: 'save_test', id: string}
  *   | {type: 'submit_form', id: string, block: number, values: Record<string, string | boolean>}} KernelMessage
  */
 
@@ -229,6 +230,7 @@ export {};
  *   send a form's values (block `block` of reply `id`)
  * @property {(id: string, text: string) => void} edit put the latest prompt back in the box to edit it
  * @property {(id: string, value: Feedback | null, note?: string) => boolean} feedback Helpful / Not helpful on answer `id`
+ * @property {(id: string) => boolean} saveTest Save as test: the conversation up to answer `id`, appended to the suite file
  * @property {(id: string, index: number) => void} showVersion show version `index` of turn `id` (this view only)
  * @property {(text: string) => void} announce say something to screen readers ("Code copied")
  * @property {() => void} [onRender] the message's height may have changed

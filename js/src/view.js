@@ -13,6 +13,7 @@ import { buildHeader, newChatTool } from './header.js';
 import { buildTranscript, panelItems } from './transcript.js';
 import { buildComposer } from './composer.js';
 import { showProblems } from './forms.js';
+import { showTestSaved } from './savetest.js';
 import { versionPicker } from './versions.js';
 import { buildSuggestions } from './suggestions.js';
 import { exportTool } from './export.js';
@@ -182,6 +183,9 @@ function kernelActions(conn, now, alerts, follow, focusBox) {
       focusBox();
       return true;
     },
+    saveTest(id) {
+      return now().offline ? offline() : conn.send({ type: 'save_test', id }); // also while a reply streams
+    },
     announce: alerts.announce,
   };
   const newChat = () => {
@@ -261,7 +265,10 @@ function followModel(model, state, host, update) {
   };
   const unlisten = listen(model, {
     ...Object.fromEntries(DRAWN.map((k) => ['change:' + k, schedule])),
-    'msg:custom': (/** @type {unknown} */ msg) => showProblems(host, msg), // what the kernel found wrong with a form
+    'msg:custom': (/** @type {unknown} */ msg) => {
+      showProblems(host, msg); // what the kernel found wrong with a form
+      showTestSaved(host, msg); // where Save as test wrote
+    },
   });
   state.subs.add(schedule);
   state.conn.subs.add(schedule);
