@@ -13,20 +13,23 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._files import check_writable
 from ._options import whole
 from ._terminal import json_visible, visible
+from ._urls import safe_url
 from .client import ConvoClient
 from .errors import ConfigurationError, ConvoError, StreamError
 from .protocol import REGIONS, InvalidEvent, encode_event
 from .reply import ReplyBuilder
 
 if TYPE_CHECKING:
-    from .results import SuiteResult
+    from ._results_html import Results
+    from .results import MultiResult, SuiteResult
+    from .suite import Suite
 
 _EPILOG = """examples:
   convowidget demo                      JupyterLab on the demo notebooks, local demo agent
@@ -37,6 +40,9 @@ _EPILOG = """examples:
   convowidget test agent-tests.yaml --agent-id ID --junit results.xml   test an agent (CI)
   convowidget test agent-tests.yaml --demo --record session.jsonl       record a session
   convowidget test agent-tests.yaml --replay session.jsonl              test offline, from it
+  convowidget test agent-tests.yaml --demo --repeat 10 --json-file run.json   pass rates, kept
+  convowidget test agent-tests.yaml --demo --rerun-failed run.json      only what failed there
+  convowidget test agent-tests.yaml --demo --compare-url ws://127.0.0.1:9000/interact --html cmp.html
   convowidget serve --replay session.jsonl                              serve a recorded session
 """
 
@@ -121,6 +127,18 @@ def _test_options(test: argparse.ArgumentParser) -> None:
     test.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML (one testcase per scenario)")
     test.add_argument("--html", type=Path, metavar="FILE", help="write the results view as a standalone HTML page")
     test.add_argument("--json", action="store_true", help="print the whole result as JSON (the summary goes to stderr)")
+    test.add_argument("--json-file", type=Path, metavar="FILE", help="write the whole result as JSON to FILE")
+    test.add_argument(
+        "--rerun-failed",
+        type=Path,
+        metavar="RESULTS",
+        help="run only the scenarios that failed in RESULTS (a --json or --json-file result of an earlier run)",
+    )
+    test.add_argument(
+        "--compare-url",
+        metavar="URL",
+        help="also run the suite against the agent at URL (same agent id and settings) and compare the two",
+    )
     test.add_argument("--record", type=Path, metavar="FILE", help="append every exchange to this cassette")
     test.add_argument("--replay", type=Path, metavar="CASSETTE", help="test against a recorded session, offline")
     test.add_argument("--pace", type=_pace, default=0.0, help="with --replay: 0 at once (default), 1 as recorded")
@@ -215,19 +233,27 @@ def _test_target(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     yield {"agent_id": args.agent_id, "region": args.region, "url": args.url}
 
 
-def _summary(result: SuiteResult) -> list[str]:
-    """The failures, the latency, and last a plain line such as ``3 passed, 1 failed in 2.1 s``."""
+def _summary(result: Results) -> list[str]:
+    """The failures, pass rates, latency and tokens, and last a plain line such as ``3 passed, 1 failed in 2.1 s``."""
     lines = []
     for scenario in result.scenarios:
         if scenario.status != "passed":
             lines.append(f"{scenario.status.upper()}: {scenario.name}")
             lines.extend(f"    {failure}" for failure in scenario.failures)
-    latency = result.latency()
+        elif not scenario.pass_hat_k and scenario.min_pass_rate is not None:
+            threshold = f"min_pass_rate {scenario.min_pass_rate:g}"
+            lines.append(f"passed at {scenario.runs_label} runs ({threshold}): {scenario.name}")
+    lines.extend(_rate_lines(result))
+    latency, used = result.latency(), result.tokens()
+    measures = []
     if latency["first_chunk_p50"] is not None:
-        lines.append(
-            f"first chunk p50 {latency['first_chunk_p50']:.2f} s, p95 {latency['first_chunk_p95']:.2f} s; "
-            f"whole reply p50 {latency['reply_p50']:.2f} s, p95 {latency['reply_p95']:.2f} s"
-        )
+        measures.append(f"first chunk p50 {latency['first_chunk_p50']:.2f} s, p95 {latency['first_chunk_p95']:.2f} s")
+    if latency["reply_p50"] is not None:
+        measures.append(f"whole reply p50 {latency['reply_p50']:.2f} s, p95 {latency['reply_p95']:.2f} s")
+    if used["input_tokens"] is not None or used["output_tokens"] is not None:
+        measures.append(f"tokens {used['input_tokens'] or 0} in, {used['output_tokens'] or 0} out")
+    if measures:
+        lines.append("; ".join(measures))
     counts = f"{result.passed} passed, {result.failed} failed"
     if result.not_run:
         counts += f", {result.not_run} not run"
@@ -239,30 +265,108 @@ def _summary(result: SuiteResult) -> list[str]:
     return lines
 
 
+def _rate_lines(result: Results) -> list[str]:
+    """With repeat: the pass rate with its 95% Wilson interval, and pass^k."""
+    interval = result.pass_rate_interval
+    if result.repeat < 2 or interval is None:
+        return []
+    scenarios = result.scenarios
+    every = sum(scenario.pass_hat_k for scenario in scenarios)
+    return [
+        f"pass rate {result.pass_rate:.0%} (95% CI {interval[0]:.0%}-{interval[1]:.0%}); "
+        f"pass^{result.repeat}: {every} of {len(scenarios)} scenarios passed every run"
+    ]
+
+
+def _multi_summary(results: MultiResult) -> list[str]:
+    """Each agent's summary under its name, then what differs between the first and each other one."""
+    lines = []
+    for label, result in results.items():
+        lines.append(f"== {label} ({result.url}) ==")
+        lines.extend(_summary(result))
+    for comparison in results.comparisons():
+        left, right = comparison.labels
+        lines.append(f"== {left} -> {right} ==")
+        lines.extend(repr(comparison).splitlines())
+    return lines
+
+
+def _rerun_only(suite: Suite, previous: SuiteResult, path: Path) -> Suite | None:
+    """The scenarios of ``suite`` that failed in ``previous``; None (said why) when there are none."""
+    failed = [scenario.name for scenario in previous.scenarios if scenario.status == "failed"]
+    names = {scenario.name for scenario in suite.scenarios}
+    gone = [name for name in failed if name not in names]
+    if gone:
+        listed = ", ".join(repr(name) for name in gone)
+        print(visible(f"note: no longer in the suite, so not run: {listed}"), file=sys.stderr)
+    kept = [name for name in failed if name in names]
+    if not kept:
+        why = "still in the suite" if failed else "failed there"
+        print(visible(f"--rerun-failed: no scenario that {why} ({path.name}); nothing to run"), file=sys.stderr)
+        return None
+    print(
+        visible(f"re-running {len(kept)} of {len(names)} scenarios: those that failed in {path.name}"), file=sys.stderr
+    )
+    return suite.only(kept)
+
+
+def _labels(args: argparse.Namespace, first: ConvoClient, second: ConvoClient) -> tuple[str, str]:
+    """Names for the two agents of ``--compare-url``: what the first is, and the second's address."""
+    if args.demo:
+        name = "demo"
+    elif args.replay:
+        name = f"replay of {args.replay.name}"
+    else:
+        name = safe_url(first.url)
+    other = safe_url(second.url)
+    return name, other if other != name else f"{other} (2)"
+
+
 def _test(args: argparse.Namespace) -> int:
     from .runner import run_suite
     from .suite import Suite, load_suite
 
     suite = load_suite(args.suite)  # a bad suite stops here, before anything is sent (exit 2)
     if visible(suite.name) != suite.name:  # the progress bar shows it on the terminal
-        suite = Suite(suite.scenarios, visible(suite.name))
-    with _test_target(args) as options:
-        client = ConvoClient(idle_timeout=args.idle_timeout, record=args.record, **options)
-        result = run_suite(
-            client,
-            suite,
-            concurrency=args.concurrency,
-            repeat=args.repeat,
-            stop_on_failure=args.stop_on_failure,
-            progress=sys.stderr.isatty(),
-        )
+        suite = Suite(suite.scenarios, visible(suite.name), suite.min_pass_rate)
+    if args.compare_url and args.record:
+        raise ConfigurationError("--record records one agent: drop --record or --compare-url")
+    if args.rerun_failed:
+        chosen = _rerun_only(suite, args.previous, args.rerun_failed)
+        if chosen is None:
+            return 0
+        suite = chosen
+    options: dict[str, Any] = {
+        "concurrency": args.concurrency,
+        "repeat": args.repeat,
+        "stop_on_failure": args.stop_on_failure,
+        "progress": sys.stderr.isatty(),
+    }
+    with _test_target(args) as target:
+        client = ConvoClient(idle_timeout=args.idle_timeout, record=args.record, **target)
+        result: SuiteResult | MultiResult
+        if args.compare_url:
+            same: dict[str, Any] = {key: target.get(key) for key in ("agent_id", "region")}
+            other = ConvoClient(url=args.compare_url, idle_timeout=args.idle_timeout, **same)
+            first, second = _labels(args, client, other)
+            result = run_suite(suite, clients={first: client, second: other}, **options)
+        else:
+            result = run_suite(client, suite, **options)
+    return _report(args, result)
+
+
+def _report(args: argparse.Namespace, result: SuiteResult | MultiResult) -> int:
+    """Write the files asked for, print the summary, and give the exit status (0, 1 or 130)."""
     if args.junit:
         result.to_junit(args.junit)
     if args.html:
         result.to_html(args.html)
+    if args.json_file:
+        result.to_json(args.json_file)
     if args.json:
         print(json_visible(result.to_json()))
-    print(visible("\n".join(_summary(result))), file=sys.stderr if args.json else sys.stdout, flush=True)
+    lines = _multi_summary(result) if isinstance(result, Mapping) else _summary(result)
+    print(visible("\n".join(lines)), file=sys.stderr if args.json else sys.stdout, flush=True)
     if result.interrupted:
         return 130
     return 0 if result.ok else 1
@@ -399,19 +503,29 @@ def _relay(process: subprocess.Popen[str]) -> None:
 
 
 def _check_inputs(args: argparse.Namespace) -> None:
-    """What can be checked before any work: the port, and that each output file can be written.
+    """What can be checked before any work: the port, each output file can be written, and
+    ``--rerun-failed`` names a result (read here, kept as ``args.previous``).
 
-    Input files (a suite, a cassette) are read first thing by the command itself.
+    The other input files (a suite, a cassette) are read first thing by the command itself.
     """
     if getattr(args, "port", None) is not None:
         whole("--port", args.port, least=0, most=65535, wanted="a port from 0 to 65535 (0 picks a free one)")
-    for option, what in (("junit", "the JUnit file"), ("html", "the HTML page"), ("record", "the cassette")):
+    outputs = (("junit", "the JUnit file"), ("html", "the HTML page"), ("record", "the cassette"))
+    for option, what in (*outputs, ("json_file", "the JSON result")):
         path = getattr(args, option, None)
         if path is not None:
             try:
                 check_writable(path)
             except ConfigurationError as exc:
-                raise ConfigurationError(f"--{option}: cannot write {what} {path}: {exc}") from None
+                flag = "--" + option.replace("_", "-")
+                raise ConfigurationError(f"{flag}: cannot write {what} {path}: {exc}") from None
+    if getattr(args, "rerun_failed", None) is not None:
+        from .results import SuiteResult
+
+        try:
+            args.previous = SuiteResult.load(args.rerun_failed)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"--rerun-failed: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,7 +59,7 @@ HOSTILE_MD = """<script>window.__pwned = 3</script>
 [![img](https://example.com/a.png)](javascript:alert(7)) *<b onclick="alert(8)">bold</b>* {: .cwr-agent #id}
 """
 # What the page itself writes: the view's own elements, then those agent markdown may become.
-VIEW_TAGS = {"div", "style", "p", "span", "strong", "em", "details", "summary", "ol", "ul", "li", "a"}
+VIEW_TAGS = {"div", "style", "p", "span", "strong", "em", "details", "summary", "ol", "ul", "li", "a", "label", "input"}
 CHART_TAGS = {"svg", "title", "rect", "line", "text"}
 MARKDOWN_TAGS = {"p", "br", "hr", "blockquote", "pre", "code", "ul", "ol", "li", "strong", "em", "s", "a", "img"}
 MARKDOWN_TAGS |= {"table", "thead", "tbody", "tr", "th", "td", "h1", "h2", "h3", "h4", "h5", "h6"}
