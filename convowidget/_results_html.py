@@ -304,23 +304,23 @@ def _runs_cell(summary: ScenarioSummary) -> str:
 
 
 def _stats(summary: ScenarioSummary) -> str:
-    """The line above a scenario's conversation: pass rate with its interval, pass^k, tokens, timings."""
+    """The line above a scenario's conversation: with repeat its pass rate, interval and pass^k; tokens, timings."""
     timing = summary.latency()
     parts = [f"{summary.runs_label} runs passed"]
-    if summary.pass_rate is not None:
+    repeated = len(summary.runs) > 1
+    if repeated and summary.pass_rate is not None:
         parts.append(f"pass rate {summary.pass_rate:.0%} ({interval_text(summary.pass_rate_interval)})")
+        parts.append(f"pass^{len(summary.runs)} {'yes' if summary.pass_hat_k else 'no'}")
     if summary.min_pass_rate is not None:
-        parts.append(
-            f"min_pass_rate {summary.min_pass_rate:.0%}" + ("" if len(summary.runs) > 1 else " (one run: not used)")
-        )
-    parts.append(f"pass^{len(summary.runs)} {'yes' if summary.pass_hat_k else 'no'}")
+        parts.append(f"min_pass_rate {summary.min_pass_rate:.0%}" + ("" if repeated else " (one run: not used)"))
     used = tokens_text(summary.tokens())
     if used:
         parts.append(f"tokens {used}")
-    parts.append(
-        f"first chunk p50 {seconds_text(timing['first_chunk_p50'])}, p95 {seconds_text(timing['first_chunk_p95'])}"
+    first, whole = (
+        f"p50 {seconds_text(timing[f'{k}_p50'])}, p95 {seconds_text(timing[f'{k}_p95'])}"
+        for k in ("first_chunk", "reply")
     )
-    parts.append(f"whole reply p50 {seconds_text(timing['reply_p50'])}, p95 {seconds_text(timing['reply_p95'])}")
+    parts.extend((f"first chunk {first}", f"whole reply {whole}"))
     return f'<p class="cwr-stats">{" · ".join(parts)}</p>'
 
 

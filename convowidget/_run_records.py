@@ -301,4 +301,4 @@ def wilson_interval(passed: int, total: int, z: float = 1.96) -> tuple[float, fl
     p, n, z2 = passed / total, total, z * z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = z / (1 + z2 / n) * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))  # p is inside, rounding aside
