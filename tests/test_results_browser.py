@@ -133,6 +133,13 @@ def test_the_results_view_reads_well_in_light_and_dark(hostile_result, tmp_path)
             )
             overlaps = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1 :] if _overlap(a, b)]
             assert not overlaps, overlaps
+            # the runs column holds "2/2 · 100%" and "CI 34%–100%" whole, not cut to "CI 34%–10…"
+            cut = page.locator("summary .cwr-grid").evaluate_all(
+                "grids => grids.map(g => g.querySelectorAll('.cwr-cell')[2])"
+                ".flatMap(c => [c, ...c.querySelectorAll('.cwr-line')])"
+                ".filter(e => e.scrollWidth > e.clientWidth).map(e => e.textContent)"
+            )
+            assert not cut, cut
             rows = page.locator("details.cwr-row")
             assert [rows.nth(i).locator(".cwr-convo").is_visible() for i in range(2)] == [False, False]
             page.get_by_label("Expand all").check()
