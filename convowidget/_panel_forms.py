@@ -34,6 +34,10 @@ class PanelForms:
     def answered(self, entry_id: str, reply: Reply) -> None:
         self._answers[entry_id] = reply
 
+    def reply_of(self, entry_id: str) -> Reply | None:
+        """The Reply behind an answer entry still in the panel (or one of its versions)."""
+        return self._answers.get(entry_id)
+
     def forget_answers(self) -> None:
         """The panel was emptied: no entry is there to submit to any more."""
         self._answers.clear()

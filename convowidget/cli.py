@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 from ._files import check_writable
 from ._options import whole
 from ._terminal import json_visible, visible
+from ._terminal_reply import reply_lines
 from ._urls import safe_url
 from .client import ConvoClient
 from .errors import ConfigurationError, ConvoError, StreamError
 from .protocol import REGIONS, InvalidEvent, encode_event
-from .reply import ReplyBuilder
+from .reply import Reply, ReplyBuilder
 
 if TYPE_CHECKING:
     from ._results_html import Results
@@ -173,6 +174,7 @@ def _configured(args: argparse.Namespace) -> bool:
 
 async def _stream(client: ConvoClient, args: argparse.Namespace) -> int:
     builder = ReplyBuilder(args.prompt)
+    failure = None
     try:
         async for event in client.stream(args.prompt, args.convo_id):
             builder.feed(event)
@@ -182,20 +184,25 @@ async def _stream(client: ConvoClient, args: argparse.Namespace) -> int:
             elif event.type == "chunk" and not getattr(event, "ui_engine", False):
                 print(visible(getattr(event, "text", "")), end="", flush=True)
     except StreamError as exc:
-        print(f"\nconvowidget: the reply failed: {visible(str(exc))}", file=sys.stderr)
+        failure = exc
+    if not args.json:  # what the reply carried besides its text, even when it failed part way
+        _print_rest(builder.finish("failed" if failure else "complete", str(failure) if failure else None))
+    if failure is not None:
+        print(f"\nconvowidget: the reply failed: {visible(str(failure))}", file=sys.stderr)
         return 1
-    reply = builder.finish()
-    if not args.json:
-        if reply.ui_turn is not None:
-            print(visible(reply.text), end="")
-        print()
-        if reply.sources:
-            print("\nSources: " + ", ".join(visible(source) for source in reply.sources))
-        if reply.handoff:
-            print("\n(The agent asked for a human to take over.)")
-        for warning in reply.warnings:
-            print(f"warning: {visible(warning)}", file=sys.stderr)
     return 0
+
+
+def _print_rest(reply: Reply) -> None:
+    """After the streamed text: the reply's blocks, tool calls, sources and usage line; then its warnings."""
+    streamed = bool(reply.chunks)
+    if streamed:
+        print()  # ends the streamed text's last line
+    lines = reply_lines(reply)
+    if lines:
+        print("\n".join(["", *lines] if streamed else lines), flush=True)
+    for warning in reply.warnings:
+        print(f"warning: {visible(warning)}", file=sys.stderr)
 
 
 def _ask(args: argparse.Namespace) -> int:

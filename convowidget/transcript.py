@@ -20,6 +20,7 @@ _FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 _BACKTICKS = re.compile(r"`+")
 _LANGUAGE = re.compile(r"[\w+#.-]{1,40}")
 _QUOTE_MARKERS = re.compile(r"^(?: {0,3}>)+")
+_FEEDBACK = {"up": "helpful", "down": "not helpful"}
 _QUOTE_MARKER = re.compile(r" {0,3}> ?")  # one level of block quote, with its optional space
 
 
@@ -166,4 +167,7 @@ def transcript_markdown(label: str, entries: list[dict[str, Any]]) -> str:
         if entry.get("status") != "complete":
             reason = _inert(str(entry.get("error") or "no reason given"))
             lines.append(f"*Reply {_inert(str(entry.get('status')))}: {reason}*")
+        if entry.get("feedback") in _FEEDBACK:
+            note = entry.get("feedback_note")
+            lines.append(f"*Feedback: {_FEEDBACK[entry['feedback']]}*" + (f" — {_inert(str(note))}" if note else ""))
     return neutralise_links("\n\n".join(lines))  # pieces put together can make a link too

@@ -222,7 +222,7 @@ def test_shutting_the_kernel_down_says_so_and_keeps_the_draft(page, lab):
     except PlaywrightTimeout:
         pass
     page.locator(".jp-StatusBar-TextItem", has_text=re.compile("No Kernel|Unknown|Dead")).first.wait_for()
-    box(page).click()
+    box(page).focus()  # (the panel may already read as not connected: a click would be refused)
     page.keyboard.type("a draft that must not be lost")
     page.keyboard.press("Enter")
     panel = page.locator(".cw-root").first
@@ -431,12 +431,14 @@ def test_keyboard_focus_escape_one_tab_stop_and_only_the_latest_choices(page, la
 
     # one Tab stop for the whole transcript, whatever its length
     assert log.get_by_role("article").count() >= 8
-    assert panel.evaluate(TABBABLE) == ["New chat", "Conversation", "Message", "Send"]
+    assert panel.evaluate(TABBABLE) == [
+        "New chat", "Export", "Expand", "Conversation", "Message", "Send", "Resize the conversation",
+    ]  # fmt: skip
     box(page).focus()
     page.keyboard.press("Shift+Tab")
     assert focused(page) == "Conversation"
     page.keyboard.press("Shift+Tab")
-    assert focused(page) == "New chat"
+    assert focused(page) == "Expand"
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
     assert focused(page) == "Message"
@@ -454,7 +456,7 @@ def test_keyboard_focus_escape_one_tab_stop_and_only_the_latest_choices(page, la
     page.keyboard.press("ArrowLeft")
     assert focused(page) == "user message"
     page.keyboard.press("Home")
-    assert page.evaluate("document.activeElement.textContent") == "menu" + "Copy"
+    assert page.evaluate("document.activeElement.querySelector('.cw-bubble').textContent") == "menu"
     page.keyboard.press("End")
     page.keyboard.press("ArrowRight")
     assert focused(page) == "Copy message"
@@ -515,13 +517,14 @@ async def agent(request):
         async for item in demo_agent(request):
             yield item
 server = serve(agent, chunk_delay=0.02).start()
-chat = ChatWidget(url=server.url, agent_id="rich")
+chat = ChatWidget(url=server.url, agent_id="rich", suggestions=["rich", "menu"])
 chat.is_demo = True  # the badge and the note, to check their contrast too
 chat'''
 PANEL_ERROR = 'chat.error = "Could not reach the agent (an example of a panel-level error)"'
 # Every kind of text the panel shows, by the class of the element that owns it.
 KINDS = {
-    "cw-title", "cw-badge", "cw-new", "cw-status-text", "cw-demo-note", "cw-bubble cw-text", "cw-md", "cw-code-lang",
+    "cw-title", "cw-badge", "cw-tool cw-new", "cw-tool cw-export", "cw-status-text", "cw-demo-note",
+    "cw-bubble cw-text", "cw-md", "cw-code-lang",
     "cw-copy-code", "cw-tk-kw", "cw-tk-str", "cw-tk-com", "cw-tk-num", "cw-sources-label", "cw-sources",
     "cw-handoff", "cw-note", "cw-alert", "cw-retry", "cw-choice cw-choice-send", "cw-card-title", "cw-md cw-card-text",
     "cw-act cw-copy", "cw-act cw-regen", "cw-alert cw-panel-alert", "cw-jump",
@@ -530,14 +533,27 @@ KINDS = {
     "cw-step", "cw-step-label", "cw-json", "cw-action", "cw-notice cw-notice-success cw-block", "cw-embed-info",
     "cw-choice cw-embed-load", "cw-form-title", "cw-form-desc", "cw-field", "cw-req", "cw-field-problem",
     "cw-control cw-latest-only", "cw-submit cw-latest-only", "cw-usage",
+    # the panel's own controls: starter prompts (measured before the first prompt), answer
+    # versions, feedback (a note saved, the note box open), Edit and its note, Export's menu
+    "cw-suggestion", "cw-suggest-label", "cw-ver-at", "cw-act cw-ver", "cw-fb-saved", "cw-fb-note",
+    "cw-act cw-edit", "cw-editing", "cw-edit-cancel", "cw-menu-item",
 }  # fmt: skip
 
 
 def test_every_text_meets_wcag_aa_and_sources_are_a_list(page, lab):
     open_and_run(page, lab, "rich.ipynb", [RICH, PANEL_ERROR])
     panel = page.locator(".cw-root").first
+    panel.get_by_role("group", name="Suggestions").wait_for()
+    before = contrast(panel)  # the starter prompts show until the first prompt
     send(page, "rich")
-    reply = done(page, "Everything a reply can hold")
+    done(page, "Everything a reply can hold")
+    panel.get_by_role("button", name="Regenerate").click()  # a second version: "2/2"
+    reply = page.locator("[role=article][data-status=complete]").filter(has=page.locator(".cw-ver-at", has_text="2/2"))
+    reply.wait_for()
+    reply.get_by_role("button", name="Not helpful").click()  # feedback with a note
+    page.keyboard.type("Missing the pricing table")
+    page.keyboard.press("Enter")
+    reply.get_by_text("Note: Missing the pricing table").wait_for()
 
     # sources: a real list, URLs as links, the rest as readable text, no bullet characters
     sources = reply.locator(".cw-sources")
@@ -568,11 +584,14 @@ def test_every_text_meets_wcag_aa_and_sources_are_a_list(page, lab):
     assert "[unsupported message" not in page.get_by_role("log").first.inner_text()
     run_cell(page, 1)  # a panel-level error
     panel.locator(".cw-panel-alert", has_text="an example of a panel-level error").wait_for()
-    box(page).fill("a draft in the box")
+    panel.get_by_role("button", name="Edit").click()  # the latest prompt back in the box, with a note
+    everything.get_by_role("button", name="Helpful", exact=True).click()  # the note box, its placeholder showing
     page.get_by_role("log").first.evaluate("el => { el.scrollTop = el.scrollHeight / 2; }")
     panel.get_by_role("button", name="Jump to latest").wait_for()
+    panel.get_by_role("button", name="Export").focus()
+    page.keyboard.press("ArrowDown")  # Export's menu, open
 
-    texts = contrast(panel)
+    texts = before + contrast(panel)
     kinds = {t["owner"] for t in texts}
     assert not KINDS - kinds, f"not checked: {KINDS - kinds}"
     low = lowest(texts)
@@ -586,6 +605,7 @@ def test_readme_screenshots(page, lab):
     open_and_run(page, lab, "readme.ipynb", ["from convowidget import ChatWidget\nchat = ChatWidget()\nchat"])
     panel = page.locator(".cw-root").first
     new_chat = panel.get_by_role("button", name="New chat")
+    done(page, "demo agent")  # its greeting first
     send(page, "How does streaming work?")
     done(page, "Replies stream")
     page.wait_for_timeout(300)

@@ -10,8 +10,10 @@ import { h, control, copyText, str, arr, show, setAttr } from './dom.js';
 import { MdStream } from './mdstream.js';
 import { BlocksView } from './blocks.js';
 import { toolSteps, actionNote, handoffPayload, sourcesList, usageParts } from './steps.js';
+import { versionsAction } from './versions.js';
+import { feedbackAction } from './feedback.js';
 
-/** @import { MessageContext, TranscriptEntry, AssistantEntry, Block, CardBlock } from './types.js' */
+/** @import { MessageContext, TranscriptEntry, UserEntry, AssistantEntry, Block, CardBlock } from './types.js' */
 
 export const HANDOFF_TEXT = 'The agent asked for a human: a human will take over this conversation.';
 const COPIED_MS = 1500;
@@ -44,6 +46,7 @@ export function copyWithFeedback(btn, text, ctx, what) {
  * @typedef {object} Action
  * @property {HTMLElement} el
  * @property {(msg: MessageView) => boolean} [shown] checked on each update and when the latest reply changes
+ * @property {() => void} [sync] then, when shown: follow the message's entry (`msg.m`)
  * @property {() => void} [destroy]
  */
 
@@ -56,16 +59,39 @@ function copyAction(msg, ctx) {
   return { el, destroy: () => clearTimeout(el.cwTimer) };
 }
 
-/** Regenerate: on the latest reply once finished (a failed one has Retry). @param {MessageView} msg @param {MessageContext} ctx @returns {Action} */
+/**
+ * Regenerate: on the latest reply once finished (a failed one has Retry), while its latest
+ * version shows; not on the greeting, which answers no prompt.
+ * @param {MessageView} msg @param {MessageContext} ctx @returns {Action}
+ */
 function regenerateAction(msg, ctx) {
   return {
     el: control('cw-act cw-regen', 'Regenerate', () => ctx.regenerate(msg.id), { hidden: true }),
-    shown: (m) => m.latest && (m.status === 'complete' || m.status === 'stopped'),
+    shown: (m) => m.latest && (m.status === 'complete' || m.status === 'stopped') && current(m) && !asAnswer(m).greeting,
   };
 }
 
-/** The actions under a message, in order, by its role. */
-const ACTIONS = { user: [copyAction], assistant: [copyAction, regenerateAction] };
+/** Edit: on the latest prompt (versions.js marks it `editable`); puts it back in the message box. @param {MessageView} msg @param {MessageContext} ctx @returns {Action} */
+function editAction(msg, ctx) {
+  return {
+    el: control('cw-act cw-edit', 'Edit', () => ctx.edit(msg.id, msg.raw), { hidden: true }),
+    shown: (m) => !!(/** @type {UserEntry} */ (m.m || {}).editable),
+  };
+}
+
+/** @param {MessageView} m */
+const asAnswer = (m) => /** @type {AssistantEntry} */ (m.m || {});
+/** The turn's latest answer shows (not an earlier version). @param {MessageView} m */
+const current = (m) => asAnswer(m).shown_version == null;
+
+/**
+ * The actions under a message, in order, by its role. A reply's row is where a new
+ * per-reply action goes (Save as test...): one more function here.
+ */
+const ACTIONS = {
+  user: [copyAction, editAction],
+  assistant: [versionsAction, copyAction, regenerateAction, feedbackAction],
+};
 
 /** What the Copy of a blocks reply copies: its texts, card titles and choice labels. @param {Block[]} blocks */
 function blocksText(blocks) {
@@ -91,7 +117,7 @@ function blocksText(blocks) {
  * `m` and `live` are what it was last drawn from (the transcript list skips
  * an update when both are the same).
  */
-class MessageView {
+export class MessageView {
   /** @param {'user' | 'assistant'} role @param {string} id @param {MessageContext} ctx */
   constructor(role, id, ctx) {
     this.role = role;
@@ -122,7 +148,11 @@ class MessageView {
   /** @param {boolean} latest */
   setLatest(latest) {
     this.latest = latest;
-    for (const a of this.actions) if (a.shown) show(a.el, a.shown(this));
+    for (const a of this.actions) {
+      const on = a.shown ? a.shown(this) : true;
+      if (a.shown) show(a.el, on);
+      if (on) a.sync?.();
+    }
   }
 
   destroy() {
@@ -142,8 +172,8 @@ export class UserMsg extends MessageView {
   update(m) {
     const t = str(m.text);
     if (t !== this.raw) this.body.textContent = this.raw = t;
+    this.setLatest(this.latest); // Edit follows the entry (`editable`)
   }
-
 }
 
 export class AssistantMsg extends MessageView {
@@ -219,10 +249,11 @@ export class AssistantMsg extends MessageView {
   setLatest(latest) {
     super.setLatest(latest);
     this.el.classList.toggle('cw-latest', latest);
+    const active = latest && current(this); // an earlier version's choices and forms are history
     /** @type {NodeListOf<HTMLButtonElement>} */
     const live = this.blocksEl.querySelectorAll('button.cw-choice-send, .cw-latest-only');
     for (const b of live) {
-      if (b.disabled === latest) b.disabled = !latest;
+      if (b.disabled === active) b.disabled = !active;
     }
   }
 

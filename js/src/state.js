@@ -155,12 +155,23 @@ export function createState(model) {
     for (const id of done) buffers.delete(/** @type {string} */ (id));
   };
   // Each turn the kernel sends only the new messages (`transcript_tail`) and appends
-  // them to its own list in place. Merge them into this front end's `transcript` with
-  // a local set (never save_changes): views redraw from it, and saved widget state,
-  // which is this model's state, holds the whole conversation.
+  // them to its own list in place. This front end does the same to its `transcript`:
+  // views redraw from it, and saved widget state, which is this model's state, holds
+  // the whole conversation. In place, not with `model.set`: a set would mark the list
+  // as changed here, and the next `save_changes` (answer.js) would send it all back to
+  // the kernel (ipywidgets then also ignores the kernel's later updates of it).
   const onTail = () => {
-    const merged = mergeTail(model.get('transcript'), model.get('transcript_tail'));
-    if (merged) model.set('transcript', merged);
+    const have = model.get('transcript');
+    const merged = mergeTail(have, model.get('transcript_tail'));
+    if (!merged) return;
+    if (!Array.isArray(have)) {
+      model.set('transcript', merged);
+      return;
+    }
+    have.length = 0;
+    for (const m of merged) have.push(m);
+    onTranscript();
+    emit();
   };
   const onPending = () => {
     const p = model.get('pending');
