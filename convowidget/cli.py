@@ -21,6 +21,7 @@ from ._files import check_writable
 from ._options import whole
 from ._terminal import json_visible, visible
 from ._terminal_reply import reply_lines
+from ._terminal_summary import multi_summary, summary_lines
 from ._urls import safe_url
 from .client import ConvoClient
 from .errors import ConfigurationError, ConvoError, StreamError
@@ -28,7 +29,6 @@ from .protocol import REGIONS, InvalidEvent, encode_event
 from .reply import Reply, ReplyBuilder
 
 if TYPE_CHECKING:
-    from ._results_html import Results
     from .results import MultiResult, SuiteResult
     from .suite import Suite
 
@@ -240,64 +240,6 @@ def _test_target(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     yield {"agent_id": args.agent_id, "region": args.region, "url": args.url}
 
 
-def _summary(result: Results) -> list[str]:
-    """The failures, pass rates, latency and tokens, and last a plain line such as ``3 passed, 1 failed in 2.1 s``."""
-    lines = []
-    for scenario in result.scenarios:
-        if scenario.status != "passed":
-            lines.append(f"{scenario.status.upper()}: {scenario.name}")
-            lines.extend(f"    {failure}" for failure in scenario.failures)
-        elif not scenario.pass_hat_k and scenario.min_pass_rate is not None:
-            threshold = f"min_pass_rate {scenario.min_pass_rate:g}"
-            lines.append(f"passed at {scenario.runs_label} runs ({threshold}): {scenario.name}")
-    lines.extend(_rate_lines(result))
-    latency, used = result.latency(), result.tokens()
-    measures = []
-    if latency["first_chunk_p50"] is not None:
-        measures.append(f"first chunk p50 {latency['first_chunk_p50']:.2f} s, p95 {latency['first_chunk_p95']:.2f} s")
-    if latency["reply_p50"] is not None:
-        measures.append(f"whole reply p50 {latency['reply_p50']:.2f} s, p95 {latency['reply_p95']:.2f} s")
-    if used["input_tokens"] is not None or used["output_tokens"] is not None:
-        measures.append(f"tokens {used['input_tokens'] or 0} in, {used['output_tokens'] or 0} out")
-    if measures:
-        lines.append("; ".join(measures))
-    counts = f"{result.passed} passed, {result.failed} failed"
-    if result.not_run:
-        counts += f", {result.not_run} not run"
-    if result.repeat > 1:
-        counts += f" ({result.pass_rate:.0%} of {len(result.runs)} runs passed)"
-    if result.interrupted:
-        counts += ", interrupted"
-    lines.append(f"{counts} in {result.elapsed:.1f} s")
-    return lines
-
-
-def _rate_lines(result: Results) -> list[str]:
-    """With repeat: the pass rate with its 95% Wilson interval, and pass^k."""
-    interval = result.pass_rate_interval
-    if result.repeat < 2 or interval is None:
-        return []
-    scenarios = result.scenarios
-    every = sum(scenario.pass_hat_k for scenario in scenarios)
-    return [
-        f"pass rate {result.pass_rate:.0%} (95% CI {interval[0]:.0%}-{interval[1]:.0%}); "
-        f"pass^{result.repeat}: {every} of {len(scenarios)} scenarios passed every run"
-    ]
-
-
-def _multi_summary(results: MultiResult) -> list[str]:
-    """Each agent's summary under its name, then what differs between the first and each other one."""
-    lines = []
-    for label, result in results.items():
-        lines.append(f"== {label} ({result.url}) ==")
-        lines.extend(_summary(result))
-    for comparison in results.comparisons():
-        left, right = comparison.labels
-        lines.append(f"== {left} -> {right} ==")
-        lines.extend(repr(comparison).splitlines())
-    return lines
-
-
 def _rerun_only(suite: Suite, previous: SuiteResult, path: Path) -> Suite | None:
     """The scenarios of ``suite`` that failed in ``previous``; None (said why) when there are none."""
     failed = [scenario.name for scenario in previous.scenarios if scenario.status == "failed"]
@@ -372,7 +314,7 @@ def _report(args: argparse.Namespace, result: SuiteResult | MultiResult) -> int:
         result.to_json(args.json_file)
     if args.json:
         print(json_visible(result.to_json()))
-    lines = _multi_summary(result) if isinstance(result, Mapping) else _summary(result)
+    lines = multi_summary(result) if isinstance(result, Mapping) else summary_lines(result)
     print(visible("\n".join(lines)), file=sys.stderr if args.json else sys.stdout, flush=True)
     if result.interrupted:
         return 130

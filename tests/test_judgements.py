@@ -230,7 +230,8 @@ def test_the_exit_status_follows_the_thresholds(tmp_path, capsys, outcomes, stat
         assert main(args) == status
     lines = capsys.readouterr().out.splitlines()
     if status:
-        assert lines[0] == "FAILED: sometimes" and lines[-1].startswith("2 passed, 1 failed (90% of 30 runs passed)")
+        assert lines[0] == "FAILED: sometimes (7/10 runs passed, below min_pass_rate 0.8)"
+        assert lines[-1].startswith("2 passed, 1 failed (90% of 30 runs passed)")
         return
     assert "passed at 8/10 runs (min_pass_rate 0.8): sometimes" in lines
     assert "pass rate 93% (95% CI 79%-98%); pass^10: 2 of 3 scenarios passed every run" in lines
@@ -285,3 +286,13 @@ def test_a_scenario_summary_with_no_runs_is_not_judged():
     assert SuiteResult("s", []).pass_hat_k is None and SuiteResult("s", []).pass_rate_interval is None
     turn = TurnResult("s", 1, 1, "hi", status="passed")
     assert SuiteResult("s", [ScenarioResult("s", 1, [turn], "passed")]).pass_rate_interval == (wilson_interval(1, 1))
+
+
+def test_a_failed_repeat_says_what_judged_it_in_the_terminal(hostile_result):
+    """Without a threshold every run must pass; the header line says so beside the count."""
+    from convowidget._terminal_summary import summary_lines
+
+    lines = summary_lines(hostile_result)
+    assert lines[0] == "FAILED: <b>hostile</b> \x01 name (0/2 runs passed, every run must pass)"
+    single = SuiteResult("once", [run for run in hostile_result.runs if run.run == 1])
+    assert summary_lines(single)[0] == "FAILED: <b>hostile</b> \x01 name"  # one run: nothing to judge by

@@ -28,7 +28,7 @@ LAYERS = [
     "_connection _expect _results_html _saved_copy _panel_forms _terminal_reply _answers _export _panel_messages"
     " _junit",
     "_compare_html",
-    "_comparison",
+    "_comparison _terminal_summary",
     "client server suite results",
     "runner _panel_options",
     "widget",
