@@ -72,7 +72,8 @@ def multi_summary(results: Several) -> list[str]:
     """Each agent's summary under its name, then what differs between the first and each other one."""
     lines = []
     for label, result in results.items():
-        lines.append(f"== {label} ({result.url}) ==")
+        where = f" ({result.url})" if result.url and result.url != label else ""
+        lines.append(f"== {label}{where} ==")
         lines.extend(summary_lines(result))
     for comparison in results.comparisons():
         left, right = comparison.labels

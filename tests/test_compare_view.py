@@ -195,7 +195,7 @@ def test_compare_url_runs_the_suite_against_both_and_writes_the_view(tmp_path):
         run = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120, env=ENV, cwd=tmp_path)
     assert run.returncode == 1, run.stderr  # the second agent fails
     out = run.stdout.splitlines()
-    first = out.index(f"== {url} ({url}) ==")
+    first = out.index(f"== {url} ==")  # named by its address, said once
     assert out[0].startswith("== demo (ws://127.0.0.1:") and out[first - 1].startswith("1 passed, 0 failed in ")
     assert out[first + 1 : first + 3] == ["FAILED: install", "    turn 1: expected the reply to contain 'pip'"]
     assert f"== demo -> {url} ==" in out
