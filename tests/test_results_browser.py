@@ -96,6 +96,11 @@ def test_the_results_view_in_jupyterlab(tmp_path):
             assert not passing.locator(".cwr-convo").is_visible()
             view.locator(".cwr-expand input").check()
             assert passing.locator(".cwr-convo").is_visible()
+            # every column fits the notebook's output width: nothing runs off the right edge
+            wide = view.locator(".cwr-grid").evaluate_all(
+                "grids => grids.filter(g => g.scrollWidth > g.clientWidth + 1).map(g => g.textContent)"
+            )
+            assert not wide, wide
             ARTIFACTS.mkdir(exist_ok=True)
             view.screenshot(path=str(ARTIFACTS / "results-view-jupyterlab.png"))
             # the comparison: "Only differences" is on, and unticking it shows what came out the same
@@ -109,6 +114,19 @@ def test_the_results_view_in_jupyterlab(tmp_path):
             assert same.is_visible()
             assert page.evaluate("typeof window.__pwned") == "undefined" and not dialogs
             compare.screenshot(path=str(ARTIFACTS / "compare-view-jupyterlab.png"))
+            # JupyterLab Dark: both views take the theme's colours, and the marks still show
+            light = view.evaluate("e => getComputedStyle(e).color")
+            page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Theme$")).hover()
+            page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^JupyterLab Dark$")).click()
+            page.wait_for_function("document.body.dataset.jpThemeLight === 'false'")
+            page.wait_for_function(f"getComputedStyle(document.querySelector('.cwr-results')).color !== {light!r}")
+            for part in (view, compare):
+                assert _luminance(part.evaluate("e => getComputedStyle(e).color")) > 0.5
+            mark = changed.first.locator("ins").first.evaluate("e => getComputedStyle(e).backgroundColor")
+            assert mark not in ("rgba(0, 0, 0, 0)", "")
+            view.screenshot(path=str(ARTIFACTS / "results-view-jupyterlab-dark.png"))
+            compare.screenshot(path=str(ARTIFACTS / "compare-view-jupyterlab-dark.png"))
     finally:
         lab.stop()
 
@@ -203,3 +221,9 @@ def _page(folder, name: str, text: str) -> str:
 
 def _overlap(a: list[float], b: list[float]) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _luminance(css: str) -> float:
+    """Relative brightness, 0 to 1, of a computed ``rgb(...)`` colour."""
+    red, green, blue = (int(part) for part in re.findall(r"\d+", css)[:3])
+    return (0.2126 * red + 0.7152 * green + 0.0722 * blue) / 255
