@@ -23,9 +23,10 @@ from ._markdown import markdown_to_safe_html
 __all__ = ["EMPTY_CONVERSATION", "MESSAGE_FIELDS", "header_html", "header_text", "message_html", "page_html"]
 
 EMPTY_CONVERSATION = "<div><em>No messages yet.</em></div>"
-MESSAGE_FIELDS = ("role", "text", "status", "error", "sources", "handoff")
+MESSAGE_FIELDS = ("role", "text", "status", "error", "sources", "handoff", "feedback", "feedback_note")
 """The transcript entry's fields ``message_html`` reads: the same fields, the same HTML."""
 
+_FEEDBACK = {"up": "helpful", "down": "not helpful"}
 _ROLE = '<div style="margin-top: 0.8em"><strong>{}:</strong></div>'
 _PARAGRAPH = '<div style="margin-bottom: 0.8em">'
 
@@ -62,6 +63,9 @@ def message_html(entry: dict[str, Any]) -> str:
         parts.append(_note("The agent asked for a human to take over."))
     if entry.get("status") != "complete":
         parts.append(_note(f"Reply {entry.get('status')}: {entry.get('error') or 'no reason given'}"))
+    if entry.get("feedback") in _FEEDBACK:
+        note = entry.get("feedback_note")
+        parts.append(_note(f"Feedback: {_FEEDBACK[entry['feedback']]}" + (f" — {note}" if note else "")))
     return "\n".join(parts)
 
 

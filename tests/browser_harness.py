@@ -207,4 +207,9 @@ def save_notebook(page, path: Path, timeout: float = 30.0) -> dict:
     while path.stat().st_mtime_ns == before:
         assert time.monotonic() < deadline, f"{path.name} was not saved within {timeout:g} s"
         time.sleep(0.1)
-    return json.loads(path.read_text(encoding="utf-8"))
+    while True:  # the server may still be writing the file it has just truncated
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            assert time.monotonic() < deadline, f"{path.name} was not whole JSON within {timeout:g} s"
+            time.sleep(0.1)

@@ -74,7 +74,7 @@ def run_cell(page, index: int) -> str:
     return output.inner_text()
 
 
-SETUP_DEMO = "from convowidget import ChatWidget\nchat = ChatWidget()\nchat"
+SETUP_DEMO = "from convowidget import ChatWidget\nchat = ChatWidget(greet=False)\nchat"
 REPORT = "import json\nprint('REPORT', json.dumps([[r.prompt, r.status, r.text] for r in chat.replies]))"
 
 
@@ -289,7 +289,7 @@ def test_agent_markup_stays_text_and_inside_the_panel(page, lab):
     assert not page.js_errors
 
 
-TWO_VIEWS = "from convowidget import ChatWidget\nchat = ChatWidget()\ndisplay(chat)\ndisplay(chat)"
+TWO_VIEWS = "from convowidget import ChatWidget\nchat = ChatWidget(greet=False)\ndisplay(chat)\ndisplay(chat)"
 
 
 def test_two_views_stay_identical_and_a_late_view_shows_the_transcript(page, lab):

@@ -193,7 +193,7 @@ def test_embedded_content_loads_only_on_a_click_and_never_on_reopening(browser, 
 
 
 def test_notices_tool_calls_and_the_per_reply_line(page, lab):
-    open_and_run(page, lab, "steps.ipynb", ["from convowidget import ChatWidget\nchat = ChatWidget()\nchat"])
+    open_and_run(page, lab, "steps.ipynb", ["from convowidget import ChatWidget\nchat = ChatWidget(greet=False)\nchat"])
     panel = page.locator(".cw-root").first
     send(page, "save my settings")
     saved = done(page, "Your settings are saved")

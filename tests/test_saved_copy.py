@@ -194,3 +194,19 @@ def test_the_copy_renders_markdown_and_nothing_the_agent_sent_runs():
         "margin-bottom: 0.8em",
         "white-space: pre-wrap",
     }
+
+
+def test_feedback_given_in_the_panel_is_in_the_copy():
+    with serve(lambda request: f"answer to {request.prompt}", chunk_delay=0) as server:
+        chat = ChatWidget(client=ConvoClient(url=server.url, agent_id="x"))
+        with displayed() as shown:
+            chat._ipython_display_()
+            copy = Outputs(shown)
+            chat.ask("q")
+            answer_id = chat.transcript[-1]["id"]
+            assert "Feedback" not in copy.html()
+            from_front_end(chat, {"type": "feedback", "id": answer_id, "value": "down", "note": "<b>Too</b> vague"})
+            wait_for(lambda: "Feedback: not helpful" in copy.html())
+            assert "Feedback: not helpful — &lt;b&gt;Too&lt;/b&gt; vague" in copy.html()  # the note is text
+            from_front_end(chat, {"type": "feedback", "id": answer_id, "value": None})
+            wait_for(lambda: "Feedback" not in copy.html())
