@@ -12,7 +12,7 @@ from .reply import Reply, ToolCall
 from .server import AgentRequest, EmbeddedServer, Faults, serve
 
 if TYPE_CHECKING:
-    from .results import Comparison, SuiteResult
+    from .results import Comparison, MultiResult, SuiteResult
     from .runner import run_suite
     from .suite import Expect, Scenario, Suite, SuiteError, Turn, load_suite
     from .widget import ChatWidget
@@ -33,6 +33,7 @@ __all__ = [
     "Faults",
     "FormError",
     "InsecureURLError",
+    "MultiResult",
     "PendingReply",
     "Recorder",
     "Replay",
@@ -55,6 +56,7 @@ __all__ = [
 _LAZY = {
     "ChatWidget": "widget",
     "Comparison": "results",
+    "MultiResult": "results",
     "SuiteResult": "results",
     "run_suite": "runner",
     **dict.fromkeys(("Expect", "Scenario", "Suite", "SuiteError", "Turn", "load_suite"), "suite"),

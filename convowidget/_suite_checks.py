@@ -11,10 +11,10 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._options import is_positive_seconds
+from ._options import is_finite, is_positive_seconds
 from .errors import SuiteError
 
-__all__ = ["check_keys", "flag", "json_type", "seconds_or_none", "texts"]
+__all__ = ["check_keys", "flag", "json_type", "rate_or_none", "seconds_or_none", "texts"]
 
 
 def json_type(value: object) -> str:
@@ -60,6 +60,15 @@ def seconds_or_none(key: str, value: object) -> float | None:
         return None
     if not is_positive_seconds(value):
         raise SuiteError(f"{key}: expected a positive number of seconds, got {json_type(value)}", key=key)
+    return float(value)
+
+
+def rate_or_none(key: str, value: object) -> float | None:
+    """None, or a share from 0 to 1 (``0.8``: 8 runs in 10), as a float."""
+    if value is None:
+        return None
+    if not (is_finite(value) and 0 <= value <= 1):
+        raise SuiteError(f"{key}: expected a number from 0 to 1 (0.8 is 8 runs in 10), got {json_type(value)}", key=key)
     return float(value)
 
 

@@ -13,7 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +21,16 @@ from ._files import check_writable
 from ._options import whole
 from ._terminal import json_visible, visible
 from ._terminal_reply import reply_lines
+from ._terminal_summary import multi_summary, summary_lines
+from ._urls import safe_url
 from .client import ConvoClient
 from .errors import ConfigurationError, ConvoError, StreamError
 from .protocol import REGIONS, InvalidEvent, encode_event
 from .reply import Reply, ReplyBuilder
 
 if TYPE_CHECKING:
-    from .results import SuiteResult
+    from .results import MultiResult, SuiteResult
+    from .suite import Suite
 
 _EPILOG = """examples:
   convowidget demo                      JupyterLab on the demo notebooks, local demo agent
@@ -38,6 +41,9 @@ _EPILOG = """examples:
   convowidget test agent-tests.yaml --agent-id ID --junit results.xml   test an agent (CI)
   convowidget test agent-tests.yaml --demo --record session.jsonl       record a session
   convowidget test agent-tests.yaml --replay session.jsonl              test offline, from it
+  convowidget test agent-tests.yaml --demo --repeat 10 --json-file run.json   pass rates, kept
+  convowidget test agent-tests.yaml --demo --rerun-failed run.json      only what failed there
+  convowidget test agent-tests.yaml --demo --compare-url ws://127.0.0.1:9000/interact --html cmp.html
   convowidget serve --replay session.jsonl                              serve a recorded session
 """
 
@@ -122,6 +128,18 @@ def _test_options(test: argparse.ArgumentParser) -> None:
     test.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML (one testcase per scenario)")
     test.add_argument("--html", type=Path, metavar="FILE", help="write the results view as a standalone HTML page")
     test.add_argument("--json", action="store_true", help="print the whole result as JSON (the summary goes to stderr)")
+    test.add_argument("--json-file", type=Path, metavar="FILE", help="write the whole result as JSON to FILE")
+    test.add_argument(
+        "--rerun-failed",
+        type=Path,
+        metavar="RESULTS",
+        help="run only the scenarios that failed in RESULTS (a --json or --json-file result of an earlier run)",
+    )
+    test.add_argument(
+        "--compare-url",
+        metavar="URL",
+        help="also run the suite against the agent at URL (same agent id and settings) and compare the two",
+    )
     test.add_argument(
         "--record",
         type=Path,
@@ -230,28 +248,35 @@ def _test_target(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     yield {"agent_id": args.agent_id, "region": args.region, "url": args.url}
 
 
-def _summary(result: SuiteResult) -> list[str]:
-    """The failures, the latency, and last a plain line such as ``3 passed, 1 failed in 2.1 s``."""
-    lines = []
-    for scenario in result.scenarios:
-        if scenario.status != "passed":
-            lines.append(f"{scenario.status.upper()}: {scenario.name}")
-            lines.extend(f"    {failure}" for failure in scenario.failures)
-    latency = result.latency()
-    if latency["first_chunk_p50"] is not None:
-        lines.append(
-            f"first chunk p50 {latency['first_chunk_p50']:.2f} s, p95 {latency['first_chunk_p95']:.2f} s; "
-            f"whole reply p50 {latency['reply_p50']:.2f} s, p95 {latency['reply_p95']:.2f} s"
-        )
-    counts = f"{result.passed} passed, {result.failed} failed"
-    if result.not_run:
-        counts += f", {result.not_run} not run"
-    if result.repeat > 1:
-        counts += f" ({result.pass_rate:.0%} of {len(result.runs)} runs passed)"
-    if result.interrupted:
-        counts += ", interrupted"
-    lines.append(f"{counts} in {result.elapsed:.1f} s")
-    return lines
+def _rerun_only(suite: Suite, previous: SuiteResult, path: Path) -> Suite | None:
+    """The scenarios of ``suite`` that failed in ``previous``; None (said why) when there are none."""
+    failed = [scenario.name for scenario in previous.scenarios if scenario.status == "failed"]
+    names = {scenario.name for scenario in suite.scenarios}
+    gone = [name for name in failed if name not in names]
+    if gone:
+        listed = ", ".join(repr(name) for name in gone)
+        print(visible(f"note: no longer in the suite, so not run: {listed}"), file=sys.stderr)
+    kept = [name for name in failed if name in names]
+    if not kept:
+        why = "still in the suite" if failed else "failed there"
+        print(visible(f"--rerun-failed: no scenario that {why} ({path.name}); nothing to run"), file=sys.stderr)
+        return None
+    print(
+        visible(f"re-running {len(kept)} of {len(names)} scenarios: those that failed in {path.name}"), file=sys.stderr
+    )
+    return suite.only(kept)
+
+
+def _labels(args: argparse.Namespace, first: ConvoClient, second: ConvoClient) -> tuple[str, str]:
+    """Names for the two agents of ``--compare-url``: what the first is, and the second's address."""
+    if args.demo:
+        name = "demo"
+    elif args.replay:
+        name = f"replay of {args.replay.name}"
+    else:
+        name = safe_url(first.url)
+    other = safe_url(second.url)
+    return name, other if other != name else f"{other} (2)"
 
 
 def _test(args: argparse.Namespace) -> int:
@@ -262,30 +287,53 @@ def _test(args: argparse.Namespace) -> int:
 
     suite = load_suite(args.suite, update_snapshots=args.update_snapshots)  # a bad suite stops here (exit 2)
     if visible(suite.name) != suite.name:  # the progress bar shows it on the terminal
-        suite = Suite(suite.scenarios, visible(suite.name), suite.volatile)
+        suite = Suite(suite.scenarios, visible(suite.name), suite.volatile, suite.min_pass_rate)
+    if args.compare_url and args.record:
+        raise ConfigurationError("--record records one agent: drop --record or --compare-url")
+    if args.compare_url and args.update_snapshots:
+        raise ConfigurationError("--update-snapshots stores one agent's replies: drop it or --compare-url")
+    if args.rerun_failed:
+        chosen = _rerun_only(suite, args.previous, args.rerun_failed)
+        if chosen is None:
+            return 0
+        suite = chosen
+    options: dict[str, Any] = {
+        "concurrency": args.concurrency,
+        "repeat": args.repeat,
+        "stop_on_failure": args.stop_on_failure,
+        "progress": sys.stderr.isatty(),
+    }
     recorder = Recorder(args.record) if args.record else None  # an existing cassette is read first
-    with _test_target(args) as options:
-        client = ConvoClient(idle_timeout=args.idle_timeout, record=recorder, **options)
-        result = run_suite(
-            client,
-            suite,
-            concurrency=args.concurrency,
-            repeat=args.repeat,
-            stop_on_failure=args.stop_on_failure,
-            progress=sys.stderr.isatty(),
-        )
+    with _test_target(args) as target:
+        client = ConvoClient(idle_timeout=args.idle_timeout, record=recorder, **target)
+        result: SuiteResult | MultiResult
+        if args.compare_url:
+            same: dict[str, Any] = {key: target.get(key) for key in ("agent_id", "region")}
+            other = ConvoClient(url=args.compare_url, idle_timeout=args.idle_timeout, **same)
+            first, second = _labels(args, client, other)
+            result = run_suite(suite, clients={first: client, second: other}, **options)
+        else:
+            result = run_suite(client, suite, **options)
     notes = []  # printed above the summary
     if recorder is not None:  # re-recorded exchanges replace the old ones: the cassette is refreshed, not grown
         notes.append(f"cassette {recorder.path.name}: {recorder.refresh()}")
-    if args.update_snapshots and not result.interrupted:
+    if args.update_snapshots and not isinstance(result, Mapping) and not result.interrupted:
         notes.append(f"snapshots: stored in {store_snapshots(args.suite, suite.name, result.runs).name}")
+    return _report(args, result, notes)
+
+
+def _report(args: argparse.Namespace, result: SuiteResult | MultiResult, notes: list[str]) -> int:
+    """Write the files asked for, print the notes and the summary, and give the exit status (0, 1 or 130)."""
     if args.junit:
         result.to_junit(args.junit)
     if args.html:
         result.to_html(args.html)
+    if args.json_file:
+        result.to_json(args.json_file)
     if args.json:
         print(json_visible(result.to_json()))
-    print(visible("\n".join([*notes, *_summary(result)])), file=sys.stderr if args.json else sys.stdout, flush=True)
+    lines = multi_summary(result) if isinstance(result, Mapping) else summary_lines(result)
+    print(visible("\n".join([*notes, *lines])), file=sys.stderr if args.json else sys.stdout, flush=True)
     if result.interrupted:
         return 130
     return 0 if result.ok else 1
@@ -422,19 +470,29 @@ def _relay(process: subprocess.Popen[str]) -> None:
 
 
 def _check_inputs(args: argparse.Namespace) -> None:
-    """What can be checked before any work: the port, and that each output file can be written.
+    """What can be checked before any work: the port, each output file can be written, and
+    ``--rerun-failed`` names a result (read here, kept as ``args.previous``).
 
-    Input files (a suite, a cassette) are read first thing by the command itself.
+    The other input files (a suite, a cassette) are read first thing by the command itself.
     """
     if getattr(args, "port", None) is not None:
         whole("--port", args.port, least=0, most=65535, wanted="a port from 0 to 65535 (0 picks a free one)")
-    for option, what in (("junit", "the JUnit file"), ("html", "the HTML page"), ("record", "the cassette")):
+    outputs = (("junit", "the JUnit file"), ("html", "the HTML page"), ("record", "the cassette"))
+    for option, what in (*outputs, ("json_file", "the JSON result")):
         path = getattr(args, option, None)
         if path is not None:
             try:
                 check_writable(path)
             except ConfigurationError as exc:
-                raise ConfigurationError(f"--{option}: cannot write {what} {path}: {exc}") from None
+                flag = "--" + option.replace("_", "-")
+                raise ConfigurationError(f"{flag}: cannot write {what} {path}: {exc}") from None
+    if getattr(args, "rerun_failed", None) is not None:
+        from .results import SuiteResult
+
+        try:
+            args.previous = SuiteResult.load(args.rerun_failed)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"--rerun-failed: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,24 +3,28 @@
 ``run_suite(client, suite)`` sends each scenario's turns in order through the client's
 public ``make_request`` and ``exchange``, on convowidget's IO thread, judges each reply
 by its turn's ``Expect`` (in a worker thread: checks and regexes may be slow), and returns a
-``SuiteResult``. A KeyboardInterrupt ends the run and keeps what finished. It is also
-``convowidget.run_suite``, and ``ConvoClient.run_suite`` is a shorthand for it.
+``SuiteResult``. ``run_suite(suite, clients={"A": a, "B": b})`` runs the suite against
+each agent in turn and returns a ``MultiResult`` to compare them. A KeyboardInterrupt
+ends the run and keeps what finished. It is also ``convowidget.run_suite``, and
+``ConvoClient.run_suite`` is a shorthand for it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, overload
 
 from . import _io
 from ._options import whole
 from ._reactions import Outgoing, TurnNotSent, plan_turn
-from .errors import ConvoError
+from ._urls import safe_url
+from .errors import ConfigurationError, ConvoError
 from .reply import Reply
-from .results import ScenarioResult, SuiteResult, TurnResult
+from .results import MultiResult, ScenarioResult, SuiteResult, TurnResult
 from .suite import Expect, Scenario, Suite, Turn, load_suite
 
 if TYPE_CHECKING:
@@ -167,12 +171,18 @@ async def _run_scenario(
 def _planned(suite: Suite, repeat: int) -> list[ScenarioResult]:
     """A record per scenario and run, in suite order, every turn ``not run``."""
     return [
-        ScenarioResult.planned(scenario.name, run, [(turn.label, turn.expect.to_dict()) for turn in scenario.turns])
+        ScenarioResult.planned(
+            scenario.name,
+            run,
+            [(turn.label, turn.expect.to_dict()) for turn in scenario.turns],
+            suite.threshold(scenario),
+        )
         for scenario in suite.scenarios
         for run in range(1, repeat + 1)
     ]
 
 
+@overload
 def run_suite(
     client: ConvoClient,
     suite: SuiteLike,
@@ -182,13 +192,46 @@ def run_suite(
     stop_on_failure: bool = False,
     repeat: int = 1,
     retries: int | None = None,
-) -> SuiteResult:
+) -> SuiteResult: ...
+
+
+@overload
+def run_suite(
+    suite: SuiteLike,
+    /,
+    *,
+    clients: Mapping[str, ConvoClient],
+    concurrency: int = 8,
+    progress: bool = True,
+    stop_on_failure: bool = False,
+    repeat: int = 1,
+    retries: int | None = None,
+) -> MultiResult: ...
+
+
+def run_suite(
+    client: Any = None,
+    suite: Any = None,
+    *,
+    clients: Mapping[str, ConvoClient] | None = None,
+    concurrency: int = 8,
+    progress: bool = True,
+    stop_on_failure: bool = False,
+    repeat: int = 1,
+    retries: int | None = None,
+) -> SuiteResult | MultiResult:
     """Run every scenario as its own conversation, up to ``concurrency`` at once.
+
+    Two forms: ``run_suite(client, suite)`` tests one agent and returns a ``SuiteResult``;
+    ``run_suite(suite, clients={"A": client_a, "B": client_b})`` tests each agent in turn
+    (two or more, one after the other, so they do not compete for time) and returns a
+    ``MultiResult`` whose view shows them side by side.
 
     ``suite`` is a ``Suite``, one or more scenarios, or the path of a YAML/JSON suite. A
     failed turn fails its scenario; its remaining turns still run unless
     ``stop_on_failure=True`` (then they are ``skipped``). ``repeat=N`` runs each
-    scenario N times, in N conversations, and reports its pass rate. ``retries``
+    scenario N times, in N conversations, and reports its pass rate; a scenario with a
+    ``min_pass_rate`` then passes when that share of its runs passed. ``retries``
     (default: the client's) re-tries a prompt that never reached the server. A
     KeyboardInterrupt (the kernel's stop button) stops the run and returns what
     finished: scenarios in flight are ``interrupted`` (the reply that was coming in is
@@ -196,12 +239,48 @@ def run_suite(
     """
     if _io.on_io_thread():
         raise ConvoError("run_suite() cannot block inside a reply callback")
-    built = _as_suite(suite)
-    concurrency = whole("concurrency", concurrency, least=1)
-    repeat = whole("repeat", repeat, least=1)
-    retries = client.retries if retries is None else whole("retries", retries, least=0)
+    run = functools.partial(
+        _run_one,
+        concurrency=whole("concurrency", concurrency, least=1),
+        repeat=whole("repeat", repeat, least=1),
+        progress=progress,
+        stop_on_failure=stop_on_failure,
+        retries=None if retries is None else whole("retries", retries, least=0),
+    )
+    if clients is None:
+        if client is None or suite is None:
+            raise ConfigurationError("run_suite: pass the client and the suite: run_suite(client, suite)")
+        return run(client, _as_suite(suite), label="")
+    if suite is not None:
+        raise ConfigurationError("run_suite: with clients=, pass only the suite: run_suite(suite, clients={...})")
+    if not isinstance(clients, Mapping) or len(clients) < 2:
+        raise ConfigurationError("clients: expected a mapping of two or more names to clients, e.g. {'A': a, 'B': b}")
+    if not all(isinstance(label, str) and label.strip() for label in clients):
+        raise ConfigurationError("clients: every agent needs a name (a non-empty text) to label its results")
+    built = _as_suite(client)
+    results: dict[str, SuiteResult] = {}
+    for label, each in clients.items():
+        results[label] = run(each, built, label=label)
+        if results[label].interrupted:
+            break  # the stop button stops the whole comparison
+    return MultiResult(results)
+
+
+def _run_one(
+    client: ConvoClient,
+    built: Suite,
+    *,
+    label: str,
+    concurrency: int,
+    progress: bool,
+    stop_on_failure: bool,
+    repeat: int,
+    retries: int | None,
+) -> SuiteResult:
+    """One agent's run of ``built`` (options already checked)."""
+    retries = client.retries if retries is None else retries
     records = _planned(built, repeat)
-    state = _Run(len(records), progress, built.name)
+    state = _Run(len(records), progress, f"{built.name} · {label}" if label else built.name)
     scenarios = {scenario.name: scenario for scenario in built.scenarios}
 
     async def one(record: ScenarioResult, gate: asyncio.Semaphore) -> None:
@@ -229,4 +308,13 @@ def run_suite(
         if state.bar is not None:
             state.bar.close()
     elapsed = time.perf_counter() - started
-    return SuiteResult(built.name, records, repeat=repeat, interrupted=state.stopped, elapsed=elapsed, started_at=stamp)
+    return SuiteResult(
+        built.name,
+        records,
+        repeat=repeat,
+        interrupted=state.stopped,
+        elapsed=elapsed,
+        started_at=stamp,
+        agent_id=client.agent_id,
+        url=safe_url(client.url),
+    )

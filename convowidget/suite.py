@@ -22,13 +22,13 @@ from ._expect import Check, Expect, with_check, with_stored
 from ._files import read_text
 from ._reactions import click_label, submit_values
 from ._snapshots import Stored, read_snapshots, snapshot_path, volatile_patterns
-from ._suite_checks import check_keys, json_type
+from ._suite_checks import check_keys, json_type, rate_or_none
 from .errors import ConfigurationError, SuiteError
 
 __all__ = ["Expect", "Scenario", "Suite", "SuiteError", "Turn", "load_suite"]
 
-_SUITE_KEYS = ("name", "scenarios", "volatile")
-_SCENARIO_KEYS = ("name", "turns")
+_SUITE_KEYS = ("name", "scenarios", "volatile", "min_pass_rate")
+_SCENARIO_KEYS = ("name", "turns", "min_pass_rate")
 _TURN_KEYS = ("user", "click", "submit", "expect")
 MAX_SUITE_BYTES = 10 * 2**20  # a suite file's size: far above any suite, far below a memory problem
 _TOO_DEEP = "lists or mappings nested too deeply to read"
@@ -120,12 +120,20 @@ def _built_expect(expect: object, check: Check | None) -> Expect:
 
 @dataclass(frozen=True, init=False)
 class Scenario:
-    """One conversation: its turns are sent in order with one conversation id."""
+    """One conversation: its turns are sent in order with one conversation id.
+
+    ``min_pass_rate`` (0 to 1, default: the suite's) matters only with ``repeat``: the
+    scenario passes when that share of its runs passed (0.8: 8 of 10). With one run it
+    changes nothing: the run passes or fails whole.
+    """
 
     name: str
     turns: tuple[Turn, ...]
+    min_pass_rate: float | None
 
-    def __init__(self, name: str, turns: Iterable[Turn | str | Mapping[str, Any]]) -> None:
+    def __init__(
+        self, name: str, turns: Iterable[Turn | str | Mapping[str, Any]], min_pass_rate: float | None = None
+    ) -> None:
         if not isinstance(name, str) or not name.strip():
             got = "an empty name" if isinstance(name, str) else json_type(name)
             raise SuiteError(f"name: expected the scenario's name as text, got {got}", key="name")
@@ -144,8 +152,13 @@ class Scenario:
             raise SuiteError(
                 f"{kind}: the first turn has no reply before it to {kind} in; start with user:", key=kind
             ).within(scenario=name, turn=1)
+        try:
+            threshold = rate_or_none("min_pass_rate", min_pass_rate)
+        except SuiteError as exc:
+            raise exc.within(scenario=name) from None
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "turns", tuple(built))
+        object.__setattr__(self, "min_pass_rate", threshold)
 
     @classmethod
     def from_dict(cls, data: object, position: int) -> Scenario:
@@ -162,21 +175,31 @@ class Scenario:
                 raise SuiteError("name: missing; every scenario needs a name (results are matched by name)", key="name")
             if "turns" not in data:
                 raise SuiteError("turns: missing; list the user's messages under 'turns'", key="turns")
-            return cls(data["name"], data["turns"])
+            return cls(data["name"], data["turns"], data.get("min_pass_rate"))
         except SuiteError as exc:
             raise exc.within(scenario=label) from None
 
 
 @dataclass(frozen=True, init=False)
 class Suite:
-    """Scenarios to run against an agent. Names are unique: results are matched by name."""
+    """Scenarios to run against an agent. Names are unique: results are matched by name.
+
+    ``min_pass_rate`` is the default of every scenario that sets none (see ``Scenario``).
+    """
 
     scenarios: tuple[Scenario, ...]
     name: str
     volatile: tuple[str, ...]
     """Patterns (or ``dates``, ``numbers``, ``ids``) a snapshot comparison ignores."""
+    min_pass_rate: float | None
 
-    def __init__(self, scenarios: Iterable[Scenario], name: str = "suite", volatile: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        scenarios: Iterable[Scenario],
+        name: str = "suite",
+        volatile: Iterable[str] = (),
+        min_pass_rate: float | None = None,
+    ) -> None:
         built = tuple(scenarios)
         if not built:
             raise SuiteError("scenarios: the suite has no scenarios", key="scenarios")
@@ -197,6 +220,22 @@ class Suite:
         object.__setattr__(self, "name", name)
         given = volatile if isinstance(volatile, (str, list, tuple)) else list(volatile)
         object.__setattr__(self, "volatile", volatile_patterns(given))
+        object.__setattr__(self, "min_pass_rate", rate_or_none("min_pass_rate", min_pass_rate))
+
+    def threshold(self, scenario: Scenario) -> float | None:
+        """The ``min_pass_rate`` that judges ``scenario``: its own, else the suite's, else None."""
+        return self.min_pass_rate if scenario.min_pass_rate is None else scenario.min_pass_rate
+
+    def only(self, names: Iterable[str]) -> Suite:
+        """The scenarios named in ``names`` (in suite order), as a suite with this one's name and threshold.
+
+        Raises ``SuiteError`` when none of them is in the suite.
+        """
+        wanted = set(names)
+        kept = [scenario for scenario in self.scenarios if scenario.name in wanted]
+        if not kept:
+            raise SuiteError("none of the scenarios asked for is in the suite")
+        return Suite(kept, self.name, self.volatile, self.min_pass_rate)
 
     def __len__(self) -> int:
         return len(self.scenarios)
@@ -218,7 +257,7 @@ class Suite:
                 got = "nothing" if items is None else json_type(items)
                 raise SuiteError(f"scenarios: expected a list of scenarios, got {got}", key="scenarios")
             scenarios = [Scenario.from_dict(item, position) for position, item in enumerate(items, 1)]
-            return cls(scenarios, data.get("name", name), data.get("volatile") or ())
+            return cls(scenarios, data.get("name", name), data.get("volatile") or (), data.get("min_pass_rate"))
         except SuiteError as exc:
             raise exc.within(source=source) from None
 

@@ -286,6 +286,17 @@ def test_agent_testing_runs_a_suite_fails_on_purpose_compares_records_and_replay
     comparison = shown(nb, "second.compare(result)")
     assert comparison.startswith("Comparison: 1 broken, 0 fixed, 0 still failing, 1 new, 0 removed")
     assert "broken:\n  'install, then a human': turn 1: expected the reply to contain 'conda'" in comparison
+    plain, page = result_view("rates = ConvoClient(url=flaky.url")  # 8 of 10 at min_pass_rate 0.8
+    assert plain.startswith("SuiteResult('pricing': 1 passed, 0 failed, 80% of runs passed")
+    assert "pass rate 80% (95% CI 49%–94%)" in page and "pass^10 no" in page
+    table = shown(nb, 'rates.to_dataframe(by="scenario")')
+    assert "pricing" in table and "passed" in table and "0.8" in table
+    plain, page = result_view("both = run_suite(suite, clients=clients")
+    assert plain.startswith("MultiResult(\n  demo: SuiteResult('demo agent': 3 passed, 0 failed")
+    assert "draft: SuiteResult('demo agent': 1 passed, 2 failed" in plain
+    assert "demo</strong> → <strong>draft</strong>: 2 broken · 0 fixed" in page
+    assert '<table class="cwr-agents">' in page and "<del>" in page and "<ins>" in page
+    assert "(0 of 3 scenarios the same, hidden)" in page  # the greeting passes, in other words
     recording = shown(nb, "first = json.loads(lines[0])")
     assert "4 exchanges recorded" in recording and "close:   {'code': 1000, 'reason': ''}" in recording
     assert "'lightConvoData': {'origin': 'web-chat'}" in recording and "agentData" not in recording

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -59,7 +60,7 @@ HOSTILE_MD = """<script>window.__pwned = 3</script>
 [![img](https://example.com/a.png)](javascript:alert(7)) *<b onclick="alert(8)">bold</b>* {: .cwr-agent #id}
 """
 # What the page itself writes: the view's own elements, then those agent markdown may become.
-VIEW_TAGS = {"div", "style", "p", "span", "strong", "em", "details", "summary", "ol", "ul", "li", "a"}
+VIEW_TAGS = {"div", "style", "p", "span", "strong", "em", "details", "summary", "ol", "ul", "li", "a", "label", "input"}
 CHART_TAGS = {"svg", "title", "rect", "line", "text"}
 MARKDOWN_TAGS = {"p", "br", "hr", "blockquote", "pre", "code", "ul", "ol", "li", "strong", "em", "s", "a", "img"}
 MARKDOWN_TAGS |= {"table", "thead", "tbody", "tr", "th", "td", "h1", "h2", "h3", "h4", "h5", "h6"}
@@ -344,3 +345,66 @@ def test_importing_convowidget_does_not_import_markdown_it():
     code = "import sys, convowidget, convowidget.results; print('markdown_it' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+# ---------------------------------------------------------------------- the view's header, totals and rows
+
+
+def test_the_header_names_the_run_the_agent_and_its_address_without_secrets():
+    with serve(lambda r: "fine", chunk_delay=0) as server:
+        url = server.url
+        client = ConvoClient(
+            url=server.url.replace("ws://", "ws://user:PASSWORD-1@") + "?token=TOKEN-2", agent_id="bot-3"
+        )
+        result = quiet(client, Suite([Scenario("a", ["hi"])], name="my suite"))
+    text = result.to_html()
+    assert "PASSWORD-1" not in text and "TOKEN-2" not in text
+    (header,) = parse_html(text).select("p", "cwr-header")
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(result.started_at))
+    assert header.text() == f"my suite · {when} · agent bot-3 · at {url}"
+    assert result.url == url and result.agent_id == "bot-3"
+
+
+def test_zero_failed_is_not_red_and_every_failure_of_a_turn_is_in_its_row(markdown_result, hostile_result):
+    passed = SuiteResult("s", [r for r in markdown_result.runs if r.status == "passed"])
+    summary = parse_html(passed._repr_html_()).select("p", "cwr-summary")[0]
+    (zero,) = [span for span in summary.select("span") if span.text() == "0 failed"]
+    assert zero.classes == ["cwr-muted"]
+    failing = parse_html(markdown_result._repr_html_()).select("p", "cwr-summary")[0]
+    assert [s.classes for s in failing.select("span") if s.text() == "1 failed"] == [["cwr-fail"]]
+
+    several = Turn("a human", expect={"contains": ["nothing", "nobody"], "handoff": False})
+    with serve(lambda r: "Connecting you to a person.", chunk_delay=0) as server:
+        result = quiet(ConvoClient(url=server.url, agent_id="a"), Suite([Scenario("x", [several, several])]), repeat=2)
+    (row,) = parse_html(result._repr_html_()).select("details", "cwr-row")
+    cell = row.select("summary")[0].select("span", "cwr-cell")[3]
+    assert [line.text() for line in cell.select("span", "cwr-failure")] == [
+        "turn 1: expected the reply to contain 'nothing' (runs 1, 2)",
+        "turn 1: expected the reply to contain 'nobody' (runs 1, 2)",
+        "turn 2: expected the reply to contain 'nothing' (runs 1, 2)",
+        "turn 2: expected the reply to contain 'nobody' (runs 1, 2)",
+    ]
+
+
+def test_the_chart_labels_are_12_px_and_p50_p95_sit_in_a_legend_apart(hostile_result):
+    page = parse_html(hostile_result._repr_html_())
+    (chart,) = page.select("svg", "cwr-chart")
+    texts = chart.select("text")
+    assert texts and all(int(text.attrs["font-size"]) >= 12 for text in texts)
+    legend = [text for text in texts if text.text().startswith(("p50", "p95"))]
+    assert [text.text().split()[0] for text in legend] == ["p50", "p95"]
+    assert {text.attrs["y"] for text in legend} == {"14"}  # one row, above the bars
+    assert float(legend[1].attrs["x"]) - float(legend[0].attrs["x"]) >= 100  # wider than "p50 0.00 s" at 12 px
+
+
+def test_repeat_shows_each_rate_with_its_interval_and_pass_k(hostile_result):
+    page = parse_html(hostile_result._repr_html_())
+    summary = page.select("p", "cwr-summary")[0].text()
+    assert "pass rate 50% (95% CI 15%–85%)" in summary and "pass^2 50% of scenarios" in summary
+    rows = page.select("details", "cwr-row")
+    runs = rows[0].select("summary")[0].select("span", "cwr-cell")[2]
+    assert runs.text() == "0/2 · 0%CI 0%–66%"  # two lines: the rate, then its interval
+    (stats,) = rows[1].select("p", "cwr-stats")
+    assert stats.text().startswith("2/2 runs passed · pass rate 100% (95% CI 34%–100%) · pass^2 yes")
+    (toggle,) = page.select("input")
+    assert toggle.attrs == {"type": "checkbox"} and toggle.parent.text().strip() == "Expand all"

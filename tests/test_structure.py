@@ -26,7 +26,10 @@ LAYERS = [
     "reply agent _offered",
     "_failures cassette _streaming _agents _carried _reactions _snapshots _run_records reply_view demo _turn_record"
     " _copy_html",
-    "_connection _expect _results_html _saved_copy _panel_forms _terminal_reply _answers _export _panel_messages",
+    "_connection _expect _results_html _saved_copy _panel_forms _terminal_reply _answers _export _panel_messages"
+    " _junit",
+    "_compare_html",
+    "_comparison _terminal_summary",
     "client server suite results",
     "runner _panel_options _exchanges _save_test",
     "widget",
