@@ -200,3 +200,36 @@ def save_notebook(page, path: Path, timeout: float = 30.0) -> dict:
         assert time.monotonic() < deadline, f"{path.name} was not saved within {timeout:g} s"
         time.sleep(0.1)
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+@contextmanager
+def marimo_server(app: Path) -> Iterator[str]:
+    """``marimo run`` on the app file ``app`` on a free loopback port; yields its URL.
+
+    marimo's own config and state stay in the app's folder (its HOME).
+    """
+    port, token = free_port(), secrets.token_hex(8)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVOCORE_")}
+    env["HOME"] = str(app.parent)
+    command = [sys.executable, "-m", "marimo", "run", str(app), "--headless", "--host", "127.0.0.1",
+               "--port", str(port), "--token-password", token]  # fmt: skip
+    log_path = app.parent / "marimo.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=app.parent)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, log_path.read_text()
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                        break
+                except OSError:
+                    assert time.monotonic() < deadline, "marimo did not start"
+                    time.sleep(0.3)
+            yield f"http://127.0.0.1:{port}/?access_token={token}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()

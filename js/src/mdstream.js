@@ -29,10 +29,9 @@ export const sliceSpent = () => now() - sliceStart > BUDGET;
 const spent = sliceSpent;
 
 export class MdStream {
-  /** @param {HTMLElement} el container; @param {() => void} [onRender] */
-  constructor(el, onRender) {
+  /** @param {HTMLElement} el container */
+  constructor(el) {
     this.el = el;
-    this.onRender = onRender;
     this.frame = 0;
     // Set by reset():
     /** @type {Scanner} */
@@ -140,7 +139,6 @@ export class MdStream {
       did = true;
     }
     if (!this.busy) this.renderTail();
-    if (did || !this.busy) this.onRender?.();
   }
 
   /**

@@ -174,7 +174,7 @@ export class AssistantMsg extends MessageView {
       h('span', { class: 'cw-sr', text: 'Assistant is typing' }),
     );
     this.mdEl = h('div', { class: 'cw-md' });
-    this.md = new MdStream(this.mdEl, ctx.onRender);
+    this.md = new MdStream(this.mdEl);
     this.blocksEl = h('div', { class: 'cw-blocks', hidden: true });
     this.blocks = new BlocksView(this.blocksEl, ctx);
     this.extra = h('div', { class: 'cw-extra', hidden: true });

@@ -187,5 +187,4 @@ export {};
  * @property {(id: string) => void} retry ask a failed reply again
  * @property {(id: string) => void} regenerate ask the latest reply again
  * @property {(text: string) => void} announce say something to screen readers ("Code copied")
- * @property {() => void} [onRender] the message's height may have changed
  */

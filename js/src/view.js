@@ -59,7 +59,7 @@ function buildPanel(model, state, host) {
   const header = buildHeader([newChatTool(act.newChat)]);
   const transcript = buildTranscript(host, act.message, { toComposer: () => composer.takeFocus() });
   const composer = buildComposer(
-    { send: act.message.send, sent: () => transcript.scrollDown(), stop: act.stop, leave: () => transcript.focus() },
+    { send: act.message.send, sent: () => transcript.follow(), stop: act.stop, leave: () => transcript.focus() },
     alerts.offlineId,
   );
   const root = h('div', { class: 'cw-root' }, header.el, header.note, transcript.el, ...alerts.els, composer.el);

@@ -98,6 +98,7 @@ export function tearDown() {
   cleanups.splice(0).forEach((f) => f());
   document.body.replaceChildren();
   vi.restoreAllMocks();
+  vi.unstubAllGlobals();
 }
 
 /**
@@ -133,26 +134,66 @@ export const visibleAlerts = (el) =>
   [...el.querySelectorAll('[role="alert"]')].filter((a) => !a.hidden).map((a) => a.textContent);
 
 /**
- * Give a panel's log the layout jsdom lacks: 1000 px of messages in a 400 px box.
- * `scroll.top` is where it is scrolled to (600 at the bottom); `scroll.to(y)` is the
- * reader scrolling there (a scroll event follows, as in a browser).
+ * Give a panel's log the layout jsdom lacks: `scroll.height` (1000) px of messages in a
+ * 400 px box. `scroll.top` is where it is scrolled to (600 at the bottom);
+ * `scroll.to(y)` is the reader turning the mouse wheel to get there, `scroll.moved(y)`
+ * the position changing by itself (a layout change); a scroll event follows either,
+ * as in a browser.
  */
 export function fakeScroll(log) {
   const scroll = {
     top: 0,
+    height: 1000,
     to(y) {
+      log.dispatchEvent(new WheelEvent('wheel', { deltaY: y - scroll.top, bubbles: true }));
+      scroll.moved(y);
+    },
+    moved(y) {
       scroll.top = y;
       log.dispatchEvent(new Event('scroll'));
     },
   };
-  Object.defineProperty(log, 'scrollHeight', { get: () => 1000, configurable: true });
+  Object.defineProperty(log, 'scrollHeight', { get: () => scroll.height, configurable: true });
   Object.defineProperty(log, 'clientHeight', { get: () => 400, configurable: true });
   Object.defineProperty(log, 'scrollTop', {
     get: () => scroll.top,
-    set: (v) => (scroll.top = Math.min(v, 600)),
+    set: (v) => (scroll.top = Math.max(0, Math.min(v, scroll.height - 400))),
     configurable: true,
   });
   return scroll;
+}
+
+/**
+ * A ResizeObserver jsdom lacks, driven by the test: `resized(el)` is the browser
+ * telling every observer of `el` that its size changed (after its layout, before paint).
+ */
+export function fakeResizeObserver() {
+  const observers = new Set();
+  vi.stubGlobal(
+    'ResizeObserver',
+    class {
+      constructor(cb) {
+        this.cb = cb;
+        this.targets = new Set();
+        observers.add(this);
+      }
+      observe(el) {
+        this.targets.add(el);
+      }
+      unobserve(el) {
+        this.targets.delete(el);
+      }
+      disconnect() {
+        this.targets.clear();
+      }
+    },
+  );
+  return {
+    resized(el) {
+      for (const o of observers) if (o.targets.has(el)) o.cb([{ target: el }], o);
+    },
+    watched: (el) => [...observers].some((o) => o.targets.has(el)),
+  };
 }
 
 /** A div holding `nodes` (a rendered fragment, a stream's container...). */
