@@ -4,7 +4,7 @@
 // time slices; it follows the newest text unless the reader scrolled up, when
 // "Jump to latest" shows.
 import { h, iconButton, show, arr, obj } from './dom.js';
-import { beginSlice, sliceSpent } from './mdstream.js';
+import { beginSlice, sliceSpent } from './frame.js';
 import { UserMsg, AssistantMsg, copyWithFeedback } from './messages.js';
 import { codeText } from './enhance.js';
 import { navigate } from './keyboard.js';

@@ -3,6 +3,7 @@
 // and control over frames and time slices.
 import { vi } from 'vitest';
 import widget from '../src/widget.js';
+import { beginSlice } from '../src/frame.js';
 
 export const DEFAULTS = {
   agent_label: 'Local demo agent (embedded server)',
@@ -77,8 +78,11 @@ export async function frames(n = 2) {
   for (let i = 0; i < n; i++) await nextFrame();
 }
 
-/** The clock stands still: no render slice ever runs out of time. */
-export const noTimeSlicing = () => vi.spyOn(performance, 'now').mockReturnValue(0);
+/** The clock stands still: no render slice ever runs out of time (a fresh slice starts). */
+export function noTimeSlicing() {
+  vi.spyOn(performance, 'now').mockReturnValue(0);
+  beginSlice();
+}
 
 /** Every reading of the clock is `step` ms later: render slices run out of time at once. */
 export function clockTicks(step) {
