@@ -233,3 +233,35 @@ def marimo_server(app: Path) -> Iterator[str]:
                 process.wait(15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+@contextmanager
+def main_thread_tasks(page) -> Iterator[list[tuple[float, float]]]:
+    """Chromium's trace of the page's main thread while the block runs: on exit the list
+    holds, for each task, its wall time and its thread (CPU) time in ms.
+
+    The PerformanceObserver's long tasks are wall time, which on a busy machine includes
+    time the renderer waited for a CPU; the thread time is the work itself.
+    """
+    cdp = page.context.new_cdp_session(page)
+    events: list[dict] = []
+    done: list[bool] = []
+    cdp.on("Tracing.dataCollected", lambda params: events.extend(params["value"]))
+    cdp.on("Tracing.tracingComplete", lambda params: done.append(True))
+    categories = "devtools.timeline,disabled-by-default-devtools.timeline"
+    cdp.send("Tracing.start", {"categories": categories, "transferMode": "ReportEvents"})
+    tasks: list[tuple[float, float]] = []
+    try:
+        yield tasks
+    finally:
+        cdp.send("Tracing.end")
+        while not done:
+            page.wait_for_timeout(50)
+        cdp.detach()
+    frames = [e["tid"] for e in events if e.get("name") == "FireAnimationFrame"]
+    main = max(set(frames), key=frames.count) if frames else None
+    tasks += [
+        (e["dur"] / 1000, e.get("tdur", e["dur"]) / 1000)
+        for e in events
+        if e.get("name") == "RunTask" and e.get("ph") == "X" and e.get("tid") == main
+    ]
