@@ -5,7 +5,7 @@
 // time-sliced: committing stops when the current slice budget is spent and
 // resumes in a later frame with the other panels (frame.js), so a 100k-character
 // message never blocks the main thread for long.
-import { renderMarkdown, fillCode, codeLang } from './markdown.js';
+import { renderMarkdown, fillCode, codeLang, MAX_SOURCE } from './markdown.js';
 import { createScanner, scan, closesFence } from './split.js';
 import { raf, h } from './dom.js';
 import { sliceSpent, charge, drawSoon, cancelDraw } from './frame.js';
@@ -204,7 +204,7 @@ export class MdStream {
     // A paragraph of plain words grows by appending the new ones to its text: rendering
     // it again would cost the whole paragraph on every update.
     const old = this.tail;
-    if (this.words && old != null && tail.startsWith(old) && plain(old.slice(-3) + tail.slice(old.length))) {
+    if (this.words && old != null && tail.length <= MAX_SOURCE && tail.startsWith(old) && plain(old.slice(-3) + tail.slice(old.length))) {
       charge(tail.length); // the browser lays the whole paragraph out again
       this.words.appendData(tail.slice(old.length));
       this.tail = tail;

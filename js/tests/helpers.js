@@ -4,6 +4,7 @@
 import { vi } from 'vitest';
 import widget from '../src/widget.js';
 import { beginSlice } from '../src/frame.js';
+import { MdStream } from '../src/mdstream.js';
 
 export const DEFAULTS = {
   agent_label: 'Local demo agent (embedded server)',
@@ -76,6 +77,48 @@ export const nextFrame = () => new Promise((r) => requestAnimationFrame(() => r(
 
 export async function frames(n = 2) {
   for (let i = 0; i < n; i++) await nextFrame();
+}
+
+/** Render now what an MdStream still holds back for later frames (a slice renders 30,000 characters). */
+export function settle(md) {
+  while (md.busy) {
+    beginSlice();
+    md.pump();
+  }
+}
+
+/**
+ * `text` streamed into one MdStream in deltas of `steps` characters (a frame's slice
+ * each) and set whole into another, both settled: [streamed, whole] containers.
+ * @param {string} text @param {number[]} steps
+ */
+export function streamedAndWhole(text, steps) {
+  const streamed = box();
+  const md = new MdStream(streamed);
+  let at = 0;
+  for (const step of steps) {
+    at = Math.min(text.length, at + step);
+    beginSlice();
+    md.set(text.slice(0, at));
+  }
+  md.set(text);
+  settle(md);
+  const whole = box();
+  const once = new MdStream(whole);
+  once.set(text);
+  settle(once);
+  return [streamed, whole];
+}
+
+/** How many `sel` elements the deepest one in `el` is inside of (itself included). */
+export function depth(el, sel) {
+  let most = 0;
+  for (const n of el.querySelectorAll(sel)) {
+    let d = 0;
+    for (let p = n; p && p !== el; p = p.parentElement) if (p.matches(sel)) d++;
+    most = Math.max(most, d);
+  }
+  return most;
 }
 
 /** The clock stands still: no render slice ever runs out of time (a fresh slice starts). */
