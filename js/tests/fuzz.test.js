@@ -12,7 +12,7 @@ import { box, noTimeSlicing, streamedAndWhole, depth, tearDown } from './helpers
 afterEach(tearDown);
 
 const RUNS = Number(process.env.CONVOWIDGET_FUZZ_EXAMPLES || 15);
-const TIMEOUT = Math.max(20_000, RUNS * 400);
+const TIMEOUT = Math.max(30_000, RUNS * 1500); // ms: up to a second an example on a busy machine
 
 const word = fc.integer({ min: 0, max: 999 }).map((n) => `w${n}x`);
 // What may open a line, repeated a few or thousands of times.
