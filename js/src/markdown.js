@@ -150,7 +150,8 @@ export function sanitize(html) {
 export const MAX_DEPTH = 16; // quotes and list items nested in one another
 export const MAX_INDENT = 40; // columns of indentation kept at a line's start
 export const MAX_COLUMNS = 64; // table columns
-export const MAX_EMPHASIS = 256; // emphasis runs that may open a span, per paragraph
+export const MAX_EMPHASIS = 64; // emphasis runs that may open a span, per paragraph
+export const MAX_MARKS = 2000; // `*`, `_`, `~` and `[` in one block, outside code
 export const MAX_SOURCE = 100_000; // characters of one block rendered as markdown
 const PLAIN_PIECE = 8000; // characters per paragraph of text shown plain
 
@@ -226,6 +227,21 @@ export function boundMarkdown(src) {
 }
 
 /**
+ * True when `src` has more than MAX_MARKS emphasis and link characters outside code
+ * fences: marked's time grows with them (5,000 nested `_` take it about a second).
+ * @param {string} src
+ */
+function tooMarked(src) {
+  let n = 0;
+  let fenced = false;
+  for (const line of src.split('\n')) {
+    if (FENCE_LINE.test(line)) fenced = !fenced;
+    else if (!fenced) for (const c of line) if ((c === '*' || c === '_' || c === '~' || c === '[') && ++n > MAX_MARKS) return true;
+  }
+  return false;
+}
+
+/**
  * `text` as plain text, in paragraphs of at most PLAIN_PIECE characters (cut at a line
  * break when there is one), after a note that says why.
  * @param {string} text @param {string} why
@@ -247,6 +263,7 @@ function plainText(text, why) {
 /** One markdown source as sanitized DOM, or as plain text when it is too big or too odd to format. @param {string} s */
 function renderOne(s) {
   if (s.length > MAX_SOURCE) return plainText(s, `this part of the reply is too long to format (${s.length.toLocaleString('en')} characters)`);
+  if (tooMarked(s)) return plainText(s, `this part of the reply has too much markup to format (over ${MAX_MARKS.toLocaleString('en')} of *, _, ~ and [)`);
   try {
     return sanitize(md.parser(md.lexer(boundMarkdown(s))));
   } catch {
@@ -269,7 +286,7 @@ export function renderMarkdown(src) {
     return frag;
   };
   let frag;
-  if (list.some((s) => s.length > MAX_SOURCE)) frag = each();
+  if (list.some((s) => s.length > MAX_SOURCE || tooMarked(s))) frag = each();
   else {
     try {
       frag = sanitize(md.parser(list.flatMap((s) => md.lexer(boundMarkdown(s)))));
