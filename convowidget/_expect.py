@@ -8,11 +8,11 @@ judges a reply in two parts: ``reply_failures`` from the reply alone, and
 from __future__ import annotations
 
 import inspect
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ._patterns import PatternTooSlow, check_pattern, search
 from ._suite_checks import check_keys, flag, json_type, seconds_or_none, texts
 from .errors import SuiteError
 from .reply import Reply
@@ -83,10 +83,7 @@ class Expect:
                 value = list(value)  # a set or generator from Python code
             keep(name, texts(name, value))
         for pattern in self.regex:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise SuiteError(f"regex: {pattern!r} is not a valid regular expression ({exc})", key="regex") from None
+            check_pattern(pattern, "regex")
         keep("max_first_chunk_s", seconds_or_none("max_first_chunk_s", max_first_chunk_s))
         keep("max_seconds", seconds_or_none("max_seconds", max_seconds))
         keep("handoff", flag("handoff", handoff, optional=True))
@@ -165,8 +162,11 @@ class Expect:
                     f"expected the reply not to contain {_short(unwanted)!r}; it does: {_around(reply.text, at)!r}"
                 )
         for pattern in self.regex:
-            if re.search(pattern, reply.text) is None:
-                found.append(f"expected the reply to match the regex /{pattern}/")
+            try:
+                if search(pattern, reply.text) is None:
+                    found.append(f"expected the reply to match the regex /{pattern}/")
+            except PatternTooSlow as exc:
+                found.append(str(exc))
         if self.sources_include:
             labels = _source_labels(reply)
             for wanted in self.sources_include:

@@ -32,7 +32,7 @@ log = logging.getLogger("convowidget.widget")
 class TraitStreamer:
     """Pushes one reply's new text into ``widget.stream`` at a bounded rate.
 
-    ``clean`` makes a value safe for a trait (see ``widget._valid``); it is applied to
+    ``clean`` makes a value safe for a trait (see ``_panel_options.valid``); it is applied to
     the text before its length counts towards the offset, so offsets match what is sent.
     """
 

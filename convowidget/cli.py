@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -16,10 +17,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._files import check_writable
+from ._options import whole
+from ._terminal import json_visible, visible
+from ._terminal_reply import reply_lines
 from .client import ConvoClient
 from .errors import ConfigurationError, ConvoError, StreamError
 from .protocol import REGIONS, InvalidEvent, encode_event
-from .reply import ReplyBuilder
+from .reply import Reply, ReplyBuilder
 
 if TYPE_CHECKING:
     from .results import SuiteResult
@@ -151,29 +156,35 @@ def _configured(args: argparse.Namespace) -> bool:
 
 async def _stream(client: ConvoClient, args: argparse.Namespace) -> int:
     builder = ReplyBuilder(args.prompt)
+    failure = None
     try:
         async for event in client.stream(args.prompt, args.convo_id):
             builder.feed(event)
             if args.json:
                 line = {"type": "invalid", "reason": event.reason} if isinstance(event, InvalidEvent) else None
-                print(json.dumps(line) if line else encode_event(event), flush=True)
+                print(json_visible(json.dumps(line) if line else encode_event(event)), flush=True)
             elif event.type == "chunk" and not getattr(event, "ui_engine", False):
-                print(getattr(event, "text", ""), end="", flush=True)
+                print(visible(getattr(event, "text", "")), end="", flush=True)
     except StreamError as exc:
-        print(f"\nconvowidget: the reply failed: {exc}", file=sys.stderr)
+        failure = exc
+    if not args.json:  # what the reply carried besides its text, even when it failed part way
+        _print_rest(builder.finish("failed" if failure else "complete", str(failure) if failure else None))
+    if failure is not None:
+        print(f"\nconvowidget: the reply failed: {visible(str(failure))}", file=sys.stderr)
         return 1
-    reply = builder.finish()
-    if not args.json:
-        if reply.ui_turn is not None:
-            print(reply.text, end="")
-        print()
-        if reply.sources:
-            print("\nSources: " + ", ".join(reply.sources))
-        if reply.handoff:
-            print("\n(The agent asked for a human to take over.)")
-        for warning in reply.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _print_rest(reply: Reply) -> None:
+    """After the streamed text: the reply's blocks, tool calls, sources and usage line; then its warnings."""
+    streamed = bool(reply.chunks)
+    if streamed:
+        print()  # ends the streamed text's last line
+    lines = reply_lines(reply)
+    if lines:
+        print("\n".join(["", *lines] if streamed else lines), flush=True)
+    for warning in reply.warnings:
+        print(f"warning: {visible(warning)}", file=sys.stderr)
 
 
 def _ask(args: argparse.Namespace) -> int:
@@ -201,7 +212,7 @@ def _test_target(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
 
         options: dict[str, Any] = {"replay": args.replay, "pace": args.pace} if args.replay else {}
         with serve(**options) as server:
-            print(f"testing against: {server.label}", file=sys.stderr, flush=True)
+            print(f"testing against: {visible(server.label)}", file=sys.stderr, flush=True)
             yield {"url": server.url, "agent_id": "demo"}
         return
     if not _configured(args):
@@ -237,9 +248,11 @@ def _summary(result: SuiteResult) -> list[str]:
 
 def _test(args: argparse.Namespace) -> int:
     from .runner import run_suite
-    from .suite import load_suite
+    from .suite import Suite, load_suite
 
     suite = load_suite(args.suite)  # a bad suite stops here, before anything is sent (exit 2)
+    if visible(suite.name) != suite.name:  # the progress bar shows it on the terminal
+        suite = Suite(suite.scenarios, visible(suite.name))
     with _test_target(args) as options:
         client = ConvoClient(idle_timeout=args.idle_timeout, record=args.record, **options)
         result = run_suite(
@@ -255,23 +268,31 @@ def _test(args: argparse.Namespace) -> int:
     if args.html:
         result.to_html(args.html)
     if args.json:
-        print(result.to_json())
-    print("\n".join(_summary(result)), file=sys.stderr if args.json else sys.stdout, flush=True)
+        print(json_visible(result.to_json()))
+    print(visible("\n".join(_summary(result))), file=sys.stderr if args.json else sys.stdout, flush=True)
     if result.interrupted:
         return 130
     return 0 if result.ok else 1
 
 
+def _check_chunk_delay(seconds: float) -> float:
+    """``--chunk-delay``: NaN, infinity (``1e400`` too) or a negative delay would stall every reply."""
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ConfigurationError(f"--chunk-delay: expected a number of seconds of at least 0, got {seconds:g}")
+    return seconds
+
+
 def _serve(args: argparse.Namespace) -> int:
     from .server import serve
 
+    _check_chunk_delay(args.chunk_delay)
     replay = {"replay": args.replay, "pace": args.pace} if args.replay else {}
     server = serve(host=args.host, port=args.port, chunk_delay=args.chunk_delay, **replay)
 
     async def run() -> None:
         async with server:
             what = f"replay of {args.replay.name}" if args.replay else "demo agent"
-            print(f"convowidget embedded server ({what}) on {server.url}", flush=True)
+            print(visible(f"convowidget embedded server ({what}) on {server.url}"), flush=True)
             print("Press Ctrl+C to stop.", flush=True)
             await asyncio.Future()
 
@@ -384,6 +405,22 @@ def _relay(process: subprocess.Popen[str]) -> None:
             print(line, end="", flush=True)
 
 
+def _check_inputs(args: argparse.Namespace) -> None:
+    """What can be checked before any work: the port, and that each output file can be written.
+
+    Input files (a suite, a cassette) are read first thing by the command itself.
+    """
+    if getattr(args, "port", None) is not None:
+        whole("--port", args.port, least=0, most=65535, wanted="a port from 0 to 65535 (0 picks a free one)")
+    for option, what in (("junit", "the JUnit file"), ("html", "the HTML page"), ("record", "the cassette")):
+        path = getattr(args, option, None)
+        if path is not None:
+            try:
+                check_writable(path)
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"--{option}: cannot write {what} {path}: {exc}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -391,9 +428,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        _check_inputs(args)
         return {"serve": _serve, "ask": _ask, "test": _test, "demo": _demo}[args.command](args)
     except ConvoError as exc:
-        print(f"convowidget: {exc}", file=sys.stderr)
+        print(f"convowidget: {visible(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("convowidget: interrupted", file=sys.stderr)

@@ -83,8 +83,19 @@ class PendingReply:
         return self.future.done()
 
     def result(self, timeout: float | None = None) -> Reply:
-        """The finished Reply, waiting up to ``timeout`` seconds (None: as long as it takes)."""
-        return self.future.result(timeout)
+        """The finished Reply, waiting up to ``timeout`` seconds (None: as long as it takes).
+
+        As with ``ask``, a KeyboardInterrupt while waiting stops the reply and returns it
+        ``stopped``. Refused inside a reply callback (on convowidget's IO thread): the reply
+        it would wait for needs that very thread, so it would wait forever.
+        """
+        if _io.on_io_thread():
+            raise ConvoError("PendingReply.result() cannot block inside a reply callback; use ask_async() there")
+        try:
+            return self.future.result(timeout)
+        except KeyboardInterrupt:
+            self.stop()
+            return self.future.result()
 
 
 class ConvoClient:

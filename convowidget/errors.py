@@ -15,6 +15,11 @@ class InsecureURLError(ConfigurationError):
     """A plain ``ws://`` address points at a host that is not this machine."""
 
 
+class ListenError(ConfigurationError, OSError):
+    """The embedded server cannot listen where it was asked: the port is taken, or the host
+    is no address of this machine. Also an ``OSError``, as binding raised before."""
+
+
 class StreamError(ConvoError):
     """A reply ended badly: refused or dropped connection, abnormal close, silence, timeout,
     an oversized reply, or a callback that raised. Its message is the reply's ``error``.

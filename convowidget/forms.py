@@ -23,11 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import re2
-
+from ._patterns import fullmatch_within
 from .errors import FormError
 
-__all__ = ["Submission", "form_submission", "without_passwords"]
+__all__ = ["Submission", "form_submission", "password_values", "submitted_block", "without_passwords"]
 
 HIDDEN = "(hidden)"
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -42,10 +41,7 @@ _SHAPES = {  # the value formats of <input type=date|time|datetime-local>: shape
 }  # fmt: skip
 _YES = ("true", "yes", "on", "1")
 _NO = ("false", "no", "off", "0", "")
-# RE2 matches in time linear in the text, so an agent's pattern cannot hang the kernel.
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False
-_RE2_OPTIONS.max_mem = 8 << 20
+PATTERN_SECONDS = 0.25  # an agent's pattern gets this long per value: it cannot hang the kernel
 
 
 @dataclass(frozen=True)
@@ -147,12 +143,9 @@ def _text_value(value: object, field: dict[str, Any]) -> str:
 
 
 def _matches(pattern: str, text: str) -> bool:
-    """Whether ``text`` matches all of ``pattern``; a pattern RE2 cannot read is left to the service."""
-    try:
-        compiled = re2.compile(pattern, _RE2_OPTIONS)
-    except Exception:  # look-arounds and back-references: RE2 has none
-        return True
-    return compiled.fullmatch(text) is not None
+    """Whether ``text`` matches all of ``pattern``; a pattern that cannot be read, or that does
+    not finish within ``PATTERN_SECONDS``, is left for the service to check."""
+    return fullmatch_within(pattern, text, PATTERN_SECONDS) is not False
 
 
 def _check(field: dict[str, Any], value: object) -> tuple[Any, str]:
@@ -256,6 +249,23 @@ def _metadata(block: Mapping[str, Any], items: list[dict[str, Any]]) -> dict[str
     return extra
 
 
+def submitted_block(block: Mapping[str, Any], submission: Submission) -> dict[str, Any]:
+    """The block as it shows once sent: ``submitted`` and the values it was sent with.
+
+    A form's ``values`` are ``{field_id: value}``, an input's ``value`` its one value: a
+    checkbox's a bool, others text, a password's always ``None`` (never shown or saved).
+    """
+    items = submission.extra["formSubmissionMetadata"]["submittedData"]
+    values: dict[str, str | bool | None] = {}
+    for item in items:
+        value = item["value"]
+        hidden = item["field_type"] == "password" or value is None
+        values[item["field_id"]] = None if hidden else value if isinstance(value, (bool, str)) else str(value)
+    if block.get("kind") == "input":
+        return {**block, "submitted": True, "value": values.get(block["field"]["id"])}
+    return {**block, "submitted": True, "values": values}
+
+
 def without_passwords(request: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of an interact object whose submitted password values are ``None``: for records and logs."""
     copy = dict(request)
@@ -267,3 +277,14 @@ def without_passwords(request: Mapping[str, Any]) -> dict[str, Any]:
         ]
         copy["formSubmissionMetadata"] = {**submission, "submittedData": items}
     return copy
+
+
+def password_values(request: Mapping[str, Any]) -> list[str]:
+    """The password values a request submits, as text: what a recorder must blank wherever they appear."""
+    submission = request.get("formSubmissionMetadata")
+    items = submission.get("submittedData") if isinstance(submission, Mapping) else None
+    return [
+        str(item["value"])
+        for item in (items if isinstance(items, list) else [])
+        if isinstance(item, Mapping) and item.get("field_type") == "password" and item.get("value") not in (None, "")
+    ]

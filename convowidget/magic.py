@@ -103,7 +103,7 @@ def _convo_magic(line: str, cell: str) -> Reply | None:
     first: ChatWidget | None = _state.get("first")
     try:
         if first is None or options.new:
-            chat = ChatWidget()
+            chat = ChatWidget(greet=False)  # the cell is the prompt: no greeting before it
         else:
             chat = ChatWidget(client=first.client, convo_id=first.convo_id)
         chat.client.make_request(prompt, chat.convo_id)  # a bad prompt or setting fails here, before the panel

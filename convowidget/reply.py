@@ -34,6 +34,7 @@ from .protocol import (
 from .turns import read_snapshot, turn_text
 
 Status = Literal["complete", "stopped", "failed"]
+Feedback = Literal["up", "down"]
 
 _find_surrogate = re.compile("[\ud800-\udfff]").search  # has_lone_surrogate, minus a call per chunk
 _LONE_SURROGATE_WARNING = (
@@ -90,6 +91,11 @@ class Reply:
     """The model that answered: ``metadata.llmUsed``, else the snapshot's ``modelId``, else None."""
     snapshot_first: bool = False
     """True when a ``ui_engine`` snapshot arrived before the first plain chunk (show blocks first)."""
+    feedback: Feedback | None = None
+    """What the person said of this reply in the panel: "up" (Helpful), "down" (Not helpful) or None.
+    Kept in the notebook only: the Convocore protocol has no documented field to send it."""
+    feedback_note: str | None = None
+    """The note the person added to their feedback, or None."""
 
     @property
     def ok(self) -> bool:
@@ -124,6 +130,7 @@ class Reply:
 
     def _repr_markdown_(self) -> str:
         """The reply as a notebook shows it, and saves it: the agent's markdown with its HTML made inert."""
+        from ._inert_links import neutralise_links
         from .transcript import escape_markdown
 
         lines = [escape_markdown(self.text) if self.text else "*(no text)*"]
@@ -135,7 +142,7 @@ class Reply:
         if self.error:
             footer += f" · error: {escape_markdown(self.error)}"
         lines.append(footer)
-        return "\n\n".join(lines)
+        return neutralise_links("\n\n".join(lines))  # two sources side by side can make a link
 
 
 def share_turns(previous: list[Any], new: list[Any]) -> list[Any]:

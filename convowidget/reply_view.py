@@ -18,20 +18,22 @@ from ._metadata import source_parts
 if TYPE_CHECKING:
     from .reply import Reply
 
-__all__ = ["MAX_JSON_CHARS", "json_text", "reply_view"]
+__all__ = ["MAX_ACTION_CHARS", "MAX_JSON_CHARS", "action_parts", "json_text", "reply_view"]
 
 MAX_JSON_CHARS = 20_000
 """A tool call's input or output is cut to this many characters, with a note saying so."""
 MAX_ACTION_CHARS = 2_000
+"""Another action's payload, or a handoff's, is cut to this many characters."""
 _SHOWN_ELSEWHERE = ("request_handoff", "tool_call")
 
 
-def json_text(value: Any, limit: int = MAX_JSON_CHARS) -> str | None:
+def json_text(value: Any, limit: int = MAX_JSON_CHARS, *, indent: int | None = 2) -> str | None:
     """``value`` as pretty JSON text, at most ``limit`` characters (plus a note); a string as itself.
 
     None stays None (nothing was sent). Encoding stops once past the limit, so a huge
     value costs about ``limit`` characters of work; a value JSON cannot hold (too deep,
-    not JSON at all) is described instead of raising.
+    not JSON at all) is described instead of raising. ``indent=None`` gives compact JSON
+    on one line (a terminal's), with the note on that line too.
     """
     if value is None:
         return None
@@ -41,7 +43,7 @@ def json_text(value: Any, limit: int = MAX_JSON_CHARS) -> str | None:
         pieces: list[str] = []
         size = 0
         try:
-            for piece in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value):
+            for piece in json.JSONEncoder(indent=indent, ensure_ascii=False).iterencode(value):
                 pieces.append(piece)
                 size += len(piece)
                 if size > limit:
@@ -51,15 +53,34 @@ def json_text(value: Any, limit: int = MAX_JSON_CHARS) -> str | None:
         text = "".join(pieces)
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}\n… (cut at {limit:,} characters)"
+    before_note = " " if indent is None else "\n"
+    return f"{text[:limit]}{before_note}… (cut at {limit:,} characters)"
 
 
-def _action_text(action: dict[str, Any]) -> str:
+def _action_text(action: dict[str, Any], limit: int, indent: int | None) -> str:
     payload = action.get("payload")
     if payload is not None:
-        return json_text(payload, MAX_ACTION_CHARS) or ""
+        return json_text(payload, limit, indent=indent) or ""
     rest = {key: value for key, value in action.items() if key != "type"}
-    return (json_text(rest, MAX_ACTION_CHARS) or "") if rest else ""
+    return (json_text(rest, limit, indent=indent) or "") if rest else ""
+
+
+def action_parts(
+    reply: Reply, limit: int = MAX_ACTION_CHARS, *, indent: int | None = 2
+) -> tuple[list[dict[str, str]], str | None]:
+    """The actions other than handoffs and tool calls as ``[{type, text}]``, and the first
+    handoff's payload as JSON text (None when no handoff carried one)."""
+    actions, handoff = [], None
+    for action in reply.actions:
+        kind = action.get("type")
+        if kind == "request_handoff":
+            if handoff is None and action.get("payload") is not None:
+                handoff = json_text(action["payload"], limit, indent=indent)
+        elif kind not in _SHOWN_ELSEWHERE:
+            actions.append(
+                {"type": kind if isinstance(kind, str) else "unknown", "text": _action_text(action, limit, indent)}
+            )
+    return actions, handoff
 
 
 def _sources(reply: Reply) -> list[dict[str, str | None]]:
@@ -83,14 +104,7 @@ def reply_view(reply: Reply) -> dict[str, Any]:
     (None when unknown), ``source_items`` ``[{url, title, id}]``, ``blocks_first`` and
     ``plain_text`` (the plain chunks' text when there are blocks too, else None).
     """
-    actions, handoff = [], None
-    for action in reply.actions:
-        kind = action.get("type")
-        if kind == "request_handoff":
-            if handoff is None and action.get("payload") is not None:
-                handoff = json_text(action["payload"], MAX_ACTION_CHARS)
-        elif kind not in _SHOWN_ELSEWHERE:
-            actions.append({"type": kind if isinstance(kind, str) else "unknown", "text": _action_text(action)})
+    actions, handoff = action_parts(reply)
     return {
         "tool_calls": [
             {"name": call.name, "input": json_text(call.input), "output": json_text(call.output)}

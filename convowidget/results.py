@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ._dataframe import to_dataframe
+from ._files import read_text
+from ._options import is_finite
 from ._run_records import ScenarioResult, ScenarioSummary, TurnResult, percentile
 from .errors import ConfigurationError
 
@@ -33,6 +35,31 @@ _FORMAT = "convowidget-suite-result"
 def _xml_text(text: str) -> str:
     """Text XML 1.0 can hold: control characters (and surrogates) become U+FFFD."""
     return re.sub("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]", "\ufffd", text)
+
+
+_MOST_SECONDS = 1e10  # a saved time (a duration, or a timestamp up to the year 2286) is below this
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number a result holds")
+
+
+def _dicts(items: object) -> list[dict[str, Any]]:
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
+def _check_times(data: dict[str, Any]) -> None:
+    """Raise ``ValueError`` unless every saved time is a number of seconds from 0 to ``_MOST_SECONDS``."""
+    times = [("started_at", data.get("started_at")), ("elapsed", data.get("elapsed"))]
+    for run in _dicts(data.get("runs")):
+        times.append(("a run's elapsed", run.get("elapsed")))
+        replies = [turn["reply"] for turn in _dicts(run.get("turns")) if isinstance(turn.get("reply"), dict)]
+        times.extend(
+            (f"a reply's {key}", reply.get(key)) for reply in replies for key in ("elapsed", "time_to_first_chunk")
+        )
+    for name, value in times:
+        if value is not None and not (is_finite(value) and 0 <= value <= _MOST_SECONDS):
+            raise ValueError(f"{name}: expected a number of seconds, got {value!r}")
 
 
 class SuiteResult:
@@ -150,11 +177,16 @@ class SuiteResult:
 
     @classmethod
     def from_json(cls, text: str) -> SuiteResult:
-        """A result saved by ``to_json``, e.g. the last CI run's, to ``compare`` with."""
+        """A result saved by ``to_json``, e.g. the last CI run's, to ``compare`` with.
+
+        Anything else raises ``ConfigurationError``: JSON nested too deeply, NaN, and
+        times that are not a number of seconds a run could take (``1e308``).
+        """
         try:
-            data = json.loads(text)
+            data = json.loads(text, parse_constant=_refuse_constant)
             if not isinstance(data, dict) or data.get("format") != _FORMAT:
                 raise ValueError("not a convowidget suite result")
+            _check_times(data)
             runs = [ScenarioResult.from_dict(run) for run in data["runs"]]
             return cls(
                 data["suite"],
@@ -166,11 +198,18 @@ class SuiteResult:
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigurationError(f"cannot read a suite result: {exc}") from None
+        except RecursionError:
+            raise ConfigurationError("cannot read a suite result: lists or objects nested too deeply") from None
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SuiteResult:
-        """Read a result written by ``to_json(path)``."""
-        return cls.from_json(Path(path).read_text(encoding="utf-8"))
+        """Read a result written by ``to_json(path)`` (only a regular file)."""
+        try:
+            text = read_text(path)
+        except (OSError, UnicodeDecodeError, ConfigurationError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise ConfigurationError(f"cannot read a suite result from {path}: {reason}") from None
+        return cls.from_json(text)
 
     def to_dataframe(self) -> Any:
         """One row per scenario turn (and run): prompt, passed, failures, reply text, timings; needs pandas."""

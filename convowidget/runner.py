@@ -2,7 +2,7 @@
 
 ``run_suite(client, suite)`` sends each scenario's turns in order through the client's
 public ``make_request`` and ``exchange``, on convowidget's IO thread, judges each reply
-by its turn's ``Expect`` (a ``check`` function in a worker thread), and returns a
+by its turn's ``Expect`` (in a worker thread: checks and regexes may be slow), and returns a
 ``SuiteResult``. A KeyboardInterrupt ends the run and keeps what finished. It is also
 ``convowidget.run_suite``, and ``ConvoClient.run_suite`` is a shorthand for it.
 """
@@ -77,10 +77,9 @@ class _Run:
 
 
 async def _evaluate(expect: Expect, reply: Reply) -> list[str]:
-    failures = expect.reply_failures(reply)
-    if expect.check is not None:
-        failures.extend(await asyncio.to_thread(expect.check_failures, reply))
-    return failures
+    """The reply's failures, judged in a worker thread: a ``check`` function may be slow, and
+    so may a regex (up to its time limit), while the IO thread keeps other replies streaming."""
+    return await asyncio.to_thread(expect.failures, reply)
 
 
 async def _ask(client: ConvoClient, prompt: str, convo_id: str, state: _Run, retries: int) -> Reply:

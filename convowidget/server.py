@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import http
 import ipaddress
 import json
 import logging
 import math
 import os
+import socket
 import threading
-from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -35,14 +36,15 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from ._agents import Agent, AgentRequest, agent_items
+from ._histories import Caps, Histories, History
 from ._logs import wire_logger
-from ._options import finite_number, whole
+from ._options import finite_number, seconds, whole
 from ._turn_record import BotTurn, open_turn
 from .agent import UIMessage
 from .cassette import Cassette, CassetteMiss, Replay
 from .demo import LABEL as DEMO_LABEL
 from .demo import demo_agent
-from .errors import ConfigurationError
+from .errors import ConfigurationError, ListenError
 from .protocol import (
     NO_RECORDING,
     ChunkEvent,
@@ -130,26 +132,6 @@ def _trim_reason(reason: str) -> str:
     return data.decode("utf-8", "ignore")
 
 
-class _History:
-    """One conversation's turns, capped by count and by the size of their JSON; oldest go first."""
-
-    __slots__ = ("_sizes", "size", "turns")
-
-    def __init__(self) -> None:
-        self.turns: deque[dict[str, Any]] = deque()
-        self._sizes: deque[int] = deque()
-        self.size = 2  # len(json.dumps(list(self.turns))): "[]", each turn, ", " between turns
-
-    def append(self, turn: dict[str, Any], max_turns: int, max_bytes: int) -> None:
-        size = len(json.dumps(turn))  # ASCII JSON: bounds the UTF-8 JSON of the turns from above
-        self.size += size + (2 if self.turns else 0)
-        self.turns.append(turn)
-        self._sizes.append(size)
-        while self.turns and (len(self.turns) > max_turns or self.size > max_bytes):
-            self.turns.popleft()
-            self.size -= self._sizes.popleft() + (2 if self.turns else 0)
-
-
 class EmbeddedServer:
     """A Convocore-compatible server on this machine. Start it with ``with`` or ``async with``."""
 
@@ -168,6 +150,7 @@ class EmbeddedServer:
         backlog: int = 2048,
         max_history_turns: int = 200,
         max_history_bytes: int = 2**20,
+        max_total_history_bytes: int = 64 * 2**20,
         replay: str | os.PathLike[str] | Cassette | Replay | None = None,
         pace: float = 1.0,
     ) -> None:
@@ -185,18 +168,23 @@ class EmbeddedServer:
             default_label = DEMO_LABEL if agent is None else "Custom agent (embedded server)"
         self.label = label or default_label
         self.host = host
-        self.port = port
-        self.chunk_delay = chunk_delay
+        self.port = whole("port", port, least=0, most=65535, wanted="a port from 0 to 65535 (0 picks a free one)")
+        self.chunk_delay = finite_number(
+            "chunk_delay", chunk_delay, least=0, wanted="a finite number of seconds of at least 0"
+        )
         self.faults = faults
-        self.max_size = max_size
-        self.request_timeout = request_timeout
+        self.max_size = whole("max_size", max_size, least=1, wanted="a whole number of bytes > 0")
+        self.request_timeout = seconds("request_timeout", request_timeout)
         self.allowed_origins = _origins(allowed_origins)
         self.backlog = whole("backlog", backlog, least=1, wanted="a whole number > 0")
         self.max_history_turns = whole("max_history_turns", max_history_turns, least=1, wanted="a whole number > 0")
         self.max_history_bytes = whole("max_history_bytes", max_history_bytes, least=1, wanted="a whole number > 0")
+        self.max_total_history_bytes = whole(
+            "max_total_history_bytes", max_total_history_bytes, least=1, wanted="a whole number > 0"
+        )
         self._model_name = "convowidget-demo" if agent is None else "custom"
         self.max_conversations = 1000
-        self.conversations: OrderedDict[str, _History] = OrderedDict()
+        self.conversations = Histories()
         self.connections = 0
         self._server: Server | None = None
         self._url_host = host
@@ -242,17 +230,20 @@ class EmbeddedServer:
         return None
 
     async def start_async(self) -> EmbeddedServer:
-        """Start serving on the running event loop."""
-        self._server = await ws_serve(
-            self._handle,
-            self.host,
-            self.port,
-            max_size=self.max_size,
-            process_request=self._check_handshake,
-            logger=_wire_logger,
-            server_header="convowidget",
-            backlog=self.backlog,
-        )
+        """Start serving on the running event loop; ``ListenError`` when it cannot listen there."""
+        try:
+            self._server = await ws_serve(
+                self._handle,
+                self.host,
+                self.port,
+                max_size=self.max_size,
+                process_request=self._check_handshake,
+                logger=_wire_logger,
+                server_header="convowidget",
+                backlog=self.backlog,
+            )
+        except OSError as exc:  # the port is taken, the host is no address of this machine...
+            raise ListenError(_cannot_listen(self.host, self.port, exc)) from None
         addresses = [sock.getsockname()[0] for sock in self._server.sockets]
         self.port = self._server.sockets[0].getsockname()[1]
         self._url_host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(addresses[0], addresses[0])
@@ -398,17 +389,12 @@ class EmbeddedServer:
         with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
             await answer
 
-    def _history(self, convo_id: str) -> _History:
-        """The conversation's stored turns; the least recently used conversation goes past the limit."""
-        history = self.conversations.get(convo_id)
-        if history is None:
-            history = self.conversations[convo_id] = _History()
-        self.conversations.move_to_end(convo_id)
-        while len(self.conversations) > self.max_conversations:
-            self.conversations.popitem(last=False)
-        return history
+    def _caps(self) -> Caps:
+        return Caps(
+            self.max_history_turns, self.max_history_bytes, self.max_total_history_bytes, self.max_conversations
+        )
 
-    def _open_turn(self, request: dict[str, Any]) -> tuple[AgentRequest, _History | None]:
+    def _open_turn(self, request: dict[str, Any]) -> tuple[AgentRequest, History | None]:
         """The agent's request, and where this turn will be stored (None: it will not be).
 
         See ``_turn_record.open_turn`` for what the agent sees; unless the request says
@@ -420,21 +406,14 @@ class EmbeddedServer:
             kept = self.conversations.get(convo_id)
             opened = open_turn(request, kept.turns if kept is not None else ())
             return AgentRequest.from_interact(request, opened.turns), None
-        stored = self._history(convo_id)
+        caps = self._caps()
+        stored = self.conversations.open(convo_id, caps)
         opened = open_turn(request, stored.turns)
         if opened.replaces:
-            stored = self._replace_history(convo_id, opened.turns)
+            stored = self.conversations.replace(convo_id, opened.turns, caps)
         elif opened.human is not None:
-            stored.append(opened.human, self.max_history_turns, self.max_history_bytes)
+            self.conversations.append(convo_id, stored, opened.human, caps)
         return AgentRequest.from_interact(request, list(stored.turns)), stored
-
-    def _replace_history(self, convo_id: str, turns: list[dict[str, Any]]) -> _History:
-        """The conversation's stored history, replaced by ``turns`` (within the caps)."""
-        self.conversations.pop(convo_id, None)
-        history = self._history(convo_id)
-        for turn in turns:
-            history.append(turn, self.max_history_turns, self.max_history_bytes)
-        return history
 
     async def _answer(self, ws: ServerConnection, request: dict[str, Any], faults: Faults | None) -> None:
         if self.replay is not None:
@@ -455,7 +434,7 @@ class EmbeddedServer:
         if faults is not None and await self._strike(ws, faults, reply.chunks):
             return
         if history is not None:
-            history.append(reply.turn(), self.max_history_turns, self.max_history_bytes)
+            self.conversations.append(agent_request.convo_id, history, reply.turn(), self._caps())
         else:  # not recorded: the history as stored, without this exchange
             history = self.conversations.get(agent_request.convo_id)
         words = (_words(agent_request.prompt), _words(reply.text()))
@@ -565,6 +544,15 @@ def _as_plain(message: UIMessage, reply: BotTurn) -> str:
     return f"\n\n{text}" if text and reply.plain else text
 
 
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return f"cannot listen on port {port}: something else already listens there; pick another port, or 0 for any"
+    if isinstance(exc, socket.gaierror):
+        return f"cannot listen on {host!r}: it is not a name or address of this machine ({exc.strerror})"
+    reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else str(exc)
+    return f"cannot listen on {host!r} port {port}: {reason}"
+
+
 def _replay(
     replay: str | os.PathLike[str] | Cassette | Replay | None, pace: float, agent: Agent | None, faults: Faults | None
 ) -> Replay | None:
@@ -593,7 +581,9 @@ def serve(agent: Agent | None = None, **options: Any) -> EmbeddedServer:
     warning), ``port`` (0 picks a free one), ``chunk_delay``, ``faults``, ``max_size``,
     ``request_timeout``, ``allowed_origins`` (web page origins let in; none by default),
     ``backlog`` (pending connects the listener holds, 2048), ``max_history_turns`` (200)
-    and ``max_history_bytes`` (1 MiB of JSON) per conversation.
+    and ``max_history_bytes`` (1 MiB of JSON) per conversation, and
+    ``max_total_history_bytes`` (64 MiB) for all of them: past it, the least recently
+    used conversations are forgotten first.
 
     ``serve(replay="session.jsonl")`` answers from a cassette recorded with
     ``ConvoClient(record=...)`` instead of an agent: the recorded frames, paced as

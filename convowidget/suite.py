@@ -13,20 +13,23 @@ import importlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ._expect import Check, Expect, with_check
+from ._files import read_text
 from ._suite_checks import check_keys, json_type
-from .errors import SuiteError
+from .errors import ConfigurationError, SuiteError
 
 __all__ = ["Expect", "Scenario", "Suite", "SuiteError", "Turn", "load_suite"]
 
 _SUITE_KEYS = ("name", "scenarios")
 _SCENARIO_KEYS = ("name", "turns")
 _TURN_KEYS = ("user", "expect")
+MAX_SUITE_BYTES = 10 * 2**20  # a suite file's size: far above any suite, far below a memory problem
+_TOO_DEEP = "lists or mappings nested too deeply to read"
 
 
 @dataclass(frozen=True, init=False)
@@ -193,6 +196,10 @@ def _load_yaml(text: str) -> Any:
     def mapping(loader: Any, node: Any, deep: bool = False) -> dict[Any, Any]:
         loader.flatten_mapping(node)
         pairs = [(loader.construct_object(k, deep=deep), loader.construct_object(v, deep=deep)) for k, v in node.value]
+        for key, _value in pairs:
+            if not isinstance(key, Hashable):
+                line = node.start_mark.line + 1
+                raise SuiteError(f"a key must be text, not {json_type(key)} (line {line})")
         try:
             return _no_duplicates(pairs)
         except SuiteError as exc:
@@ -203,6 +210,8 @@ def _load_yaml(text: str) -> Any:
         return yaml.load(text, Loader=StrictLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise SuiteError(f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise SuiteError(_TOO_DEEP) from None
 
 
 def _load_json(text: str) -> Any:
@@ -210,6 +219,8 @@ def _load_json(text: str) -> Any:
         return json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as exc:
         raise SuiteError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise SuiteError(_TOO_DEEP) from None
 
 
 def load_suite(path: str | os.PathLike[str]) -> Suite:
@@ -217,10 +228,13 @@ def load_suite(path: str | os.PathLike[str]) -> Suite:
 
     Raises ``SuiteError`` naming the file, scenario, turn and key of the first problem.
     The suite's name is the file's ``name:`` key, else the file name without extension.
+    Only a regular file of at most ``MAX_SUITE_BYTES`` (10 MiB) is read.
     """
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_text(file, most_bytes=MAX_SUITE_BYTES, what="a suite")
+    except ConfigurationError as exc:
+        raise SuiteError(str(exc), source=file.name) from None
     except FileNotFoundError:
         raise SuiteError(f"no suite file at {file}") from None
     except UnicodeDecodeError:

@@ -1,9 +1,9 @@
-"""The transcript as inert text: markdown for ``to_markdown()``, HTML for a saved notebook.
+"""The transcript as inert markdown for ``to_markdown()`` (a saved notebook's copy is ``_copy_html``).
 
-Agent replies are untrusted. Every exported form shows the agent's raw HTML as text:
-the HTML copy escapes everything, and the markdown escapes ``<``, ``>`` and ``&`` as
-entities outside code, keeps fenced code literal in fences it writes itself, and turns
-``javascript:`` (also ``vbscript:``, ``data:``) links into plain text.
+Agent replies are untrusted. The markdown shows the agent's raw HTML as text: it escapes
+``<``, ``>`` and ``&`` as entities outside code, keeps fenced code literal in fences it
+writes itself (inside block quotes too), and turns every link that does not go to
+http(s), mailto: or tel: into plain text (``_inert_links``, with a real markdown parser).
 """
 
 from __future__ import annotations
@@ -12,17 +12,16 @@ import html
 import re
 from typing import Any
 
-__all__ = ["escape_markdown", "transcript_html", "transcript_markdown", "transcript_summary"]
+from ._inert_links import neutralise_links
+
+__all__ = ["escape_markdown", "transcript_markdown"]
 
 _FENCE_OPEN = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 _BACKTICKS = re.compile(r"`+")
 _LANGUAGE = re.compile(r"[\w+#.-]{1,40}")
 _QUOTE_MARKERS = re.compile(r"^(?: {0,3}>)+")
-_BAD_SCHEME = "".join(rf"{letter}[\x00-\x20]*" for letter in "javascript") + "|"
-_BAD_SCHEME += "".join(rf"{letter}[\x00-\x20]*" for letter in "vbscript") + "|"
-_BAD_SCHEME += "".join(rf"{letter}[\x00-\x20]*" for letter in "data")
-# "](" of an inline link, or "]:" of a link definition, whose destination is a script.
-_SCRIPT_LINK = re.compile(rf"\](?=[(:]\s*(?:{_BAD_SCHEME}):)", re.IGNORECASE)
+_FEEDBACK = {"up": "helpful", "down": "not helpful"}
+_QUOTE_MARKER = re.compile(r" {0,3}> ?")  # one level of block quote, with its optional space
 
 
 def _entities(text: str) -> str:
@@ -30,8 +29,7 @@ def _entities(text: str) -> str:
 
 
 def _escape_prose_line(line: str) -> str:
-    """One line of prose: script links defused, HTML shown as text; blockquote markers kept."""
-    line = _SCRIPT_LINK.sub(r"]\\", line)  # "](javascript:" -> "]\(javascript:": not a link
+    """One line of prose: HTML shown as text; blockquote markers kept."""
     markers = _QUOTE_MARKERS.match(line)
     keep = markers.group(0) if markers else ""
     rest = line[len(keep) :]
@@ -77,27 +75,73 @@ def _fenced(language: str, lines: list[str], indent: int) -> list[str]:
     return ["", fence + (word.group(0) if word else ""), *body, fence, ""]
 
 
-def escape_markdown(text: str) -> str:
-    """``text`` (markdown from an agent) made inert: HTML as text, code kept literal and readable.
+def _quote_depth(line: str) -> int:
+    """How many block quotes ``line`` is inside, by its ``>`` markers."""
+    depth, position = 0, 0
+    while (marker := _QUOTE_MARKER.match(line, position)) is not None:
+        depth, position = depth + 1, marker.end()
+    return depth
 
-    Fenced code blocks are re-written with a fence at column 0 so every renderer agrees
-    where code starts and ends; everything else escapes ``<``, ``>`` and ``&``.
-    """
+
+def _unquoted(line: str, depth: int) -> str | None:
+    """``line`` without ``depth`` levels of quote markers, or None when it has fewer (the quote ended)."""
+    position = 0
+    for _ in range(depth):
+        marker = _QUOTE_MARKER.match(line, position)
+        if marker is None:
+            return None
+        position = marker.end()
+    return line[position:]
+
+
+def _code_block(lines: list[str], i: int) -> tuple[list[str], int] | None:
+    """The fenced code block opening at line ``i`` (in block quotes or not), rewritten with our
+    own fence inside the same quotes, and the line after it; None when line ``i`` opens none."""
+    depth = _quote_depth(lines[i])
+    opening = _FENCE_OPEN.match(_unquoted(lines[i], depth) or "")
+    if not opening or (opening.group(2)[0] == "`" and "`" in opening.group(3)):
+        return None
+    indent, marker, info = len(opening.group(1)), opening.group(2), opening.group(3)
+    closing = re.compile(rf"^ {{0,3}}{re.escape(marker[0])}{{{len(marker)},}}[ \t]*$")
+    body: list[str] = []
+    after = len(lines)
+    for j in range(i + 1, len(lines)):
+        inner = _unquoted(lines[j], depth)
+        if inner is None or closing.match(inner):  # the quote ends, and the code with it; or the fence
+            after = j if inner is None else j + 1
+            break
+        body.append(inner)
+    prefix = "> " * depth
+    block = [prefix + line if line else prefix.rstrip() for line in _fenced(info, body, indent)]
+    if after == len(lines) or _unquoted(lines[after], depth) is None:
+        block[-1] = ""  # the quote ends here too: nothing may read as its lazy continuation
+    return block, after
+
+
+def _inert(text: str) -> str:
+    """``escape_markdown`` but for links, left to one pass over the whole document."""
     out: list[str] = []
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     i = 0
     while i < len(lines):
-        opening = _FENCE_OPEN.match(lines[i])
-        if opening and not (opening.group(2)[0] == "`" and "`" in opening.group(3)):
-            indent, marker, info = len(opening.group(1)), opening.group(2), opening.group(3)
-            closing = re.compile(rf"^ {{0,3}}{re.escape(marker[0])}{{{len(marker)},}}[ \t]*$")
-            end = next((j for j in range(i + 1, len(lines)) if closing.match(lines[j])), len(lines))
-            out.extend(_fenced(info, lines[i + 1 : end], indent))
-            i = end + 1
+        code = _code_block(lines, i)
+        if code is not None:
+            out.extend(code[0])
+            i = code[1]
             continue
         out.append(_escape_prose_line(lines[i]))
         i += 1
     return "\n".join(out).strip("\n")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` (markdown from an agent) made inert: HTML as text, code kept literal and readable.
+
+    Fenced code blocks are re-written with a fence at column 0 of their block quote so every
+    renderer agrees where code starts and ends; everything else escapes ``<``, ``>`` and ``&``;
+    links that go anywhere but http(s), mailto: or tel: become plain text.
+    """
+    return neutralise_links(_inert(text))
 
 
 def _quote(text: str) -> str:
@@ -106,58 +150,24 @@ def _quote(text: str) -> str:
 
 def transcript_markdown(label: str, entries: list[dict[str, Any]]) -> str:
     """One section per message: the user's prompts quoted, the agent's replies as markdown."""
-    lines = [f"**{escape_markdown(label)}**"]
+    lines = [f"**{_inert(label)}**"]
     if not entries:
         lines.append("*No messages yet.*")
     for entry in entries:
         if entry.get("role") == "user":
-            lines.append(f"**You:**\n\n{_quote(escape_markdown(str(entry.get('text', ''))))}")
+            lines.append(f"**You:**\n\n{_quote(_inert(str(entry.get('text', ''))))}")
             continue
-        text = escape_markdown(str(entry.get("text") or "")) or "*(no text)*"
+        text = _inert(str(entry.get("text") or "")) or "*(no text)*"
         lines.append(f"**Agent:**\n\n{text}")
         sources = entry.get("sources") or []
         if sources:
-            lines.append("Sources: " + ", ".join(escape_markdown(str(s)) for s in sources))
+            lines.append("Sources: " + ", ".join(_inert(str(s)) for s in sources))
         if entry.get("handoff"):
             lines.append("*The agent asked for a human to take over.*")
         if entry.get("status") != "complete":
-            reason = escape_markdown(str(entry.get("error") or "no reason given"))
-            lines.append(f"*Reply {escape_markdown(str(entry.get('status')))}: {reason}*")
-    return "\n\n".join(lines)
-
-
-def transcript_summary(label: str, count: int) -> str:
-    """The one line a saved copy shows before it is opened."""
-    noun = "message" if count == 1 else "messages"
-    return f"Conversation with {label} — {count} {noun} (a copy for when the kernel is gone)"
-
-
-def _html_text(text: str, *, italic: bool = False) -> str:
-    body = f"<em>{html.escape(text)}</em>" if italic else html.escape(text)
-    return f'<pre style="white-space: pre-wrap; margin: 0.2em 0 0.8em 0">{body}</pre>'
-
-
-def transcript_html(label: str, entries: list[dict[str, Any]]) -> str:
-    """The transcript as a collapsed ``<details>`` whose every piece of text is escaped.
-
-    Only ``details``, ``summary``, ``strong``, ``em`` and ``pre`` are used: tags that
-    JupyterLab's and Notebook 7's sanitizer and GitHub keep (nbconvert's ``--sanitize-html``
-    keeps only the last three, and shows the others as text).
-    """
-    parts = ["<details>", f"<summary>{html.escape(transcript_summary(label, len(entries)))}</summary>"]
-    for entry in entries:
-        if entry.get("role") == "user":
-            parts += ["<strong>You:</strong>", _html_text(str(entry.get("text", "")))]
-            continue
-        parts += ["<strong>Agent:</strong>", _html_text(str(entry.get("text") or "") or "(no text)")]
-        notes = []
-        sources = entry.get("sources") or []
-        if sources:
-            notes.append(f"Sources: {', '.join(str(s) for s in sources)}")
-        if entry.get("handoff"):
-            notes.append("The agent asked for a human to take over.")
-        if entry.get("status") != "complete":
-            notes.append(f"Reply {entry.get('status')}: {entry.get('error') or 'no reason given'}")
-        parts += [_html_text(note, italic=True) for note in notes]
-    parts.append("</details>")
-    return "\n".join(parts)
+            reason = _inert(str(entry.get("error") or "no reason given"))
+            lines.append(f"*Reply {_inert(str(entry.get('status')))}: {reason}*")
+        if entry.get("feedback") in _FEEDBACK:
+            note = entry.get("feedback_note")
+            lines.append(f"*Feedback: {_FEEDBACK[entry['feedback']]}*" + (f" — {_inert(str(note))}" if note else ""))
+    return neutralise_links("\n\n".join(lines))  # pieces put together can make a link too

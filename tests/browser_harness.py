@@ -188,6 +188,14 @@ def shut_down_kernels(server: JupyterServer) -> None:
         urllib.request.urlopen(request).close()
 
 
+def wait_for_saved_copy(page, text: str) -> None:
+    """Wait until the copy under a panel (its pages, hidden while collapsed) holds ``text``."""
+    page.wait_for_function(
+        "text => [...document.querySelectorAll('[class^=cw-copy-]')].some(page => page.textContent.includes(text))",
+        arg=text,
+    )
+
+
 def save_notebook(page, path: Path, timeout: float = 30.0) -> dict:
     """Save the open notebook with Ctrl+S and wait until the file on disk is rewritten; return it parsed.
 
@@ -199,7 +207,12 @@ def save_notebook(page, path: Path, timeout: float = 30.0) -> dict:
     while path.stat().st_mtime_ns == before:
         assert time.monotonic() < deadline, f"{path.name} was not saved within {timeout:g} s"
         time.sleep(0.1)
-    return json.loads(path.read_text(encoding="utf-8"))
+    while True:  # the server may still be writing the file it has just truncated
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            assert time.monotonic() < deadline, f"{path.name} was not whole JSON within {timeout:g} s"
+            time.sleep(0.1)
 
 
 @contextmanager

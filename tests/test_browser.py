@@ -18,6 +18,7 @@ from browser_harness import (
     open_and_run,
     save_notebook,
     shot,
+    wait_for_saved_copy,
 )
 from conftest import SECRETS
 
@@ -73,7 +74,7 @@ def run_cell(page, index: int) -> str:
     return output.inner_text()
 
 
-SETUP_DEMO = "from convowidget import ChatWidget\nchat = ChatWidget()\nchat"
+SETUP_DEMO = "from convowidget import ChatWidget\nchat = ChatWidget(greet=False)\nchat"
 REPORT = "import json\nprint('REPORT', json.dumps([[r.prompt, r.status, r.text] for r in chat.replies]))"
 
 
@@ -112,8 +113,8 @@ def test_typed_prompt_streams_with_markdown_and_sources_and_lands_in_replies(pag
     assert replies[0][0] == "How does streaming work?" and replies[0][1] == "complete"
     assert "Replies stream into the panel" in replies[0][2]
     # a saved notebook carries the transcript in a collapsed copy under the panel, one line while live
-    copy = page.locator("details summary", has_text="2 messages")
-    copy.wait_for()  # refreshed once the chat goes quiet
+    wait_for_saved_copy(page, "Replies stream into the panel")  # written once the reply is in
+    copy = page.locator("details summary", has_text="a copy for when the kernel is gone")
     assert copy.count() == 1 and not page.locator("details").first.evaluate("el => el.open")
     saved = save_notebook(page, lab.root / "work" / "stream.ipynb")
     copies = "".join("".join(output.get("data", {}).get("text/html", "")) for output in saved["cells"][0]["outputs"])
@@ -221,7 +222,7 @@ def test_xss_vectors_neither_run_nor_stay_in_the_dom_and_no_secret_reaches_the_p
     page.wait_for_timeout(300)
     assert page.evaluate("window.__xss") is None
     assert not page.js_errors
-    page.locator("details summary", has_text="2 messages").wait_for()  # the copy, refreshed once quiet
+    wait_for_saved_copy(page, "good link")  # the copy, written once the reply is in
     page.locator(".jp-Cell .jp-InputPrompt").first.click()  # focus the notebook for its Ctrl+S
     notebook = save_notebook(page, lab.root / "work" / "xss.ipynb")
     copy = "".join("".join(out.get("data", {}).get("text/html", "")) for out in notebook["cells"][0]["outputs"])
@@ -288,7 +289,7 @@ def test_agent_markup_stays_text_and_inside_the_panel(page, lab):
     assert not page.js_errors
 
 
-TWO_VIEWS = "from convowidget import ChatWidget\nchat = ChatWidget()\ndisplay(chat)\ndisplay(chat)"
+TWO_VIEWS = "from convowidget import ChatWidget\nchat = ChatWidget(greet=False)\ndisplay(chat)\ndisplay(chat)"
 
 
 def test_two_views_stay_identical_and_a_late_view_shows_the_transcript(page, lab):

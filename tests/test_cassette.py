@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 from convowidget import ConfigurationError, ConvoClient, Faults, serve
 from convowidget.cassette import Cassette, CassetteError, CassetteMiss, Close, Recorder, Replay
-from convowidget.protocol import build_interact, parse_frame
+from convowidget.protocol import build_interact, fix_surrogates, parse_frame
 from convowidget.reply import ReplyBuilder
 
 PERSONAL = {**SECRETS, "user_name": "Ada Lovelace-Secret"}
@@ -272,6 +272,55 @@ def test_a_broken_cassette_line_is_named(tmp_path):
         Cassette.load(path)
     with pytest.raises(CassetteError, match="no cassette at"):
         Cassette.load(tmp_path / "missing.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("frame", "problem"),
+    [
+        ('[Infinity, "a"]', "a frame's time must be a finite number of seconds, at most 86400; got inf"),
+        ('[-Infinity, "a"]', "got -inf"),
+        ('[NaN, "a"]', "got nan"),
+        ('[1e400, "a"]', "got inf"),
+        (f'[{10**400}, "a"]', "got 1000000000000000000"),
+        ('[1e300, "a"]', "got 1e+300"),  # finite, but the replay would wait for ever
+        ('[0.1, {"base64": "!!!!"}]', "a binary frame's base64 is not valid base64"),
+        ('[0.1, {"base64": "abc"}]', "a binary frame's base64 is not valid base64"),
+    ],
+)
+def test_a_cassette_time_or_base64_that_cannot_replay_is_named_with_its_line(tmp_path, frame, problem):
+    path = tmp_path / "bad.jsonl"
+    Recorder(path).record(request("q", "c"), [(0.0, "a")], Close(1000))
+    with open(path, "a", encoding="utf-8") as file:
+        file.write(f'{{"convo_id": "c", "prompt": "q2", "frames": [{frame}], "close": null}}\n')
+    with pytest.raises(CassetteError) as raised:
+        Cassette.load(path)
+    assert str(raised.value).startswith("bad.jsonl line 2: ") and problem in str(raised.value)
+
+
+@pytest.mark.parametrize("reason", ["é" * 100, "x" * 200, "\ud83d\ude00" * 40, "\ud83d" * 3 + "lone halves"])
+def test_a_recorded_close_reason_too_long_for_a_close_frame_replays_cut_short(tmp_path, caplog, reason):
+    path = tmp_path / "long-reason.jsonl"
+    chunk = json.dumps({"type": "chunk", "chunk": "hi", "chunkIndex": 0})
+    Recorder(path).record(request("q", "c"), [(0.0, chunk)], Close(4000, reason))
+    with serve(replay=path, pace=0) as server:
+        reply = ConvoClient(url=server.url, agent_id="demo").ask("q")
+    sent = Cassette.load(path).exchanges[0].close.reason
+    assert len(sent.encode("utf-8")) <= 123 and fix_surrogates(reason).startswith(sent)
+    assert len(sent) >= min(30, len(reason))  # cut, not emptied
+    assert (reply.status, reply.text) == ("failed", "hi") and "(close code 4000)" in reply.error
+    assert sent in reply.error and "internal error" not in reply.error
+    assert "connection handler failed" not in caplog.text
+
+
+def test_unicode_line_separators_in_a_reply_do_not_split_its_cassette_line(tmp_path):
+    path = tmp_path / "separators.jsonl"
+    text = "one\u2028two\u2029three\x85four\x1cfive"  # str.splitlines() breaks lines at each
+    chunk = json.dumps({"type": "chunk", "chunk": text, "chunkIndex": 0}, ensure_ascii=False)
+    Recorder(path).record(request("q", "c"), [(0.0, chunk)], Close(1000))
+    Recorder(path).record(request("q2", "c"), [(0.0, "x")], Close(1000))
+    cassette = Cassette.load(path)
+    assert [e.prompt for e in cassette.exchanges] == ["q", "q2"] and [e.line for e in cassette.exchanges] == [1, 2]
+    assert json.loads(cassette.exchanges[0].frames[0][1])["chunk"] == text
 
 
 def test_recording_from_many_threads_never_interleaves_lines(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -299,3 +300,116 @@ def test_test_command_exits_130_on_interrupt_keeping_what_finished(tmp_path):
     lines = out.splitlines()
     assert lines[0] == "INTERRUPTED: stuck"
     assert re.fullmatch(r"1 passed, 0 failed, 1 not run, interrupted in \d+\.\d s", lines[-1])
+
+
+# ---------------------------------------------------------------------- what reaches the terminal
+
+# OSC 52 (writes the clipboard), a window title, clear screen, C1 CSI, DEL, BEL and a bidi override.
+HOSTILE = ["\x1b]52;c;cHduZWQ=\x07", "\x1b]0;pwned\x07", "\x1b[2J\x1b[H", "\x9b31m", "\x7f", "\u202e"]
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def run_utf8(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with a UTF-8 terminal, where every raw control character would get through."""
+    env = {**ENV, "PYTHONIOENCODING": "utf-8"}
+    return subprocess.run([*CLI, *args], capture_output=True, encoding="utf-8", timeout=60, env=env)
+
+
+def hostile_agent(request):
+    for sequence in HOSTILE:
+        yield f"<{sequence}>"
+    yield "split: \x1b"  # an escape sequence cut in two across chunks
+    yield "]52;c;c3BsaXQ=\x07 end"
+    yield {"type": "metadata", "metadata": {"sources": [f"https://example.com/{s}" for s in HOSTILE]}}
+    yield {"type": "chunk", "chunk": "", "chunkIndex": "\x1b]0;index\x07"}  # a warning quoting the frame
+
+
+def test_ask_shows_the_agents_control_characters_instead_of_obeying_them():
+    with serve(hostile_agent, chunk_delay=0) as server:
+        result = run_utf8("ask", "--url", server.url, "--agent-id", "a", "hi")
+    assert result.returncode == 0, result.stderr
+    assert not RAW_CONTROL.findall(result.stdout + result.stderr)
+    assert "<\\x1b]52;c;cHduZWQ=\\x07><\\x1b]0;pwned\\x07><\\x1b[2J\\x1b[H><\\x9b31m><\\x7f><<U+202E>>" in result.stdout
+    assert "split: \\x1b]52;c;c3BsaXQ=\\x07 end" in result.stdout
+    assert "https://example.com/<U+202E>" in result.stdout.split("Sources: ")[1]
+
+
+def test_a_close_reason_and_a_suite_name_cannot_drive_the_terminal(tmp_path):
+    reason = "bye \x1b]0;title\x07\u202e"
+    with serve(hostile_agent, chunk_delay=0, faults=Faults(close_after=2, close_code=4000, close_reason=reason)) as s:
+        failed = run_utf8("ask", "--url", s.url, "--agent-id", "a", "hi")
+    assert failed.returncode == 1 and not RAW_CONTROL.findall(failed.stdout + failed.stderr)
+    assert "bye \\x1b]0;title\\x07<U+202E>" in failed.stderr
+
+    names = [f"name {s}" for s in HOSTILE]
+    suite = {"scenarios": [{"name": n, "turns": [{"user": "hi", "expect": {"contains": "nowhere"}}]} for n in names]}
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(suite), encoding="utf-8")
+    with serve(hostile_agent, chunk_delay=0) as server:
+        summary = run_utf8("test", str(path), "--url", server.url, "--agent-id", "a")
+        as_json = run_utf8("test", str(path), "--url", server.url, "--agent-id", "a", "--json")
+    assert summary.returncode == 1 and not RAW_CONTROL.findall(summary.stdout + summary.stderr)
+    assert "FAILED: name <U+202E>" in summary.stdout.splitlines()  # the override no longer reverses the line
+    assert re.fullmatch(SUMMARY, summary.stdout.splitlines()[-1]).groups() == ("0", "6")
+    assert as_json.returncode == 1 and not RAW_CONTROL.findall(as_json.stdout + as_json.stderr)
+    assert [run["scenario"] for run in json.loads(as_json.stdout)["runs"]] == names  # escaped, not lost
+
+
+def test_ask_json_escapes_c1_del_and_bidi_controls_losslessly():
+    with serve(hostile_agent, chunk_delay=0) as server:
+        result = run_utf8("ask", "--url", server.url, "--agent-id", "a", "--json", "hi")
+    assert result.returncode == 0, result.stderr
+    assert not RAW_CONTROL.findall(result.stdout)
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    text = "".join(event["chunk"] for event in events if event["type"] == "chunk")
+    assert text == "".join(f"<{s}>" for s in HOSTILE) + "split: \x1b]52;c;c3BsaXQ=\x07 end"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="runs the command on a pseudo-terminal")
+def test_the_progress_bar_on_a_terminal_shows_the_suites_name_inert(tmp_path):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    path = tmp_path / "named.json"
+    scenario = {"name": "one", "turns": [{"user": "start", "expect": {"contains": "demo"}}]}
+    path.write_text(json.dumps({"name": "suite \u202e \x1b]0;title\x07", "scenarios": [scenario]}), encoding="utf-8")
+    terminal, child_side = pty.openpty()
+    fcntl.ioctl(child_side, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a width, so tqdm draws
+    env = {**ENV, "PYTHONIOENCODING": "utf-8"}
+    process = subprocess.Popen([*CLI, "test", str(path), "--demo"], stdout=child_side, stderr=child_side, env=env)
+    os.close(child_side)
+    shown = b""
+    with contextlib.suppress(OSError):  # EIO once the command has exited and the terminal is closed
+        while chunk := os.read(terminal, 65536):
+            shown += chunk
+    os.close(terminal)
+    assert process.wait(60) == 0
+    text = shown.decode("utf-8")
+    assert "suite <U+202E> \\x1b]0;title\\x07: 100%" in text  # the bar, drawn with the name made visible
+    assert not RAW_CONTROL.findall(text.replace("\r", ""))  # tqdm's own carriage returns aside
+
+
+def test_every_control_character_is_made_visible_and_json_stays_lossless():
+    from convowidget._terminal import json_visible, visible
+
+    controls = [*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+    for code in controls:
+        text = f"a{chr(code)}b"
+        if chr(code) in "\n\t":
+            assert visible(text) == text
+            continue
+        assert not RAW_CONTROL.search(visible(text)) and visible(text) != text, hex(code)
+        assert json.loads(json_visible(json.dumps(text, ensure_ascii=False))) == text
+        assert not RAW_CONTROL.search(json_visible(json.dumps(text, ensure_ascii=False))), hex(code)
+    assert visible("plain é 漢字 🙂\n\tend") == "plain é 漢字 🙂\n\tend"
+
+
+@pytest.mark.parametrize("delay", ["nan", "inf", "-Infinity", "1e400", "-1"])
+def test_serve_refuses_a_chunk_delay_that_would_stall_every_reply(delay):
+    result = run("serve", "--port", "0", f"--chunk-delay={delay}", timeout=30)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"convowidget: --chunk-delay: expected a number of seconds of at least 0, got {float(delay):g}"
+    ]

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import signal
+import sys
 import threading
 import time
 
@@ -392,3 +396,69 @@ def test_the_io_thread_outlives_a_callback_that_raises_system_exit(caplog):
     assert reply.status == "complete" and reply.text.startswith("w0 w1")
     assert _io.io_loop() is loop
     assert "raised SystemExit; the thread goes on" in caplog.text
+
+
+def test_a_pending_reply_waited_for_from_another_thread_still_works():
+    with serve(slow_words, chunk_delay=0.001) as server:
+        client = ConvoClient(url=server.url, agent_id="x")
+        got = []
+        waiter = threading.Thread(target=lambda: got.append(client.start("go").result(10)))
+        waiter.start()
+        waiter.join(15)
+    assert got and got[0].status == "complete" and got[0].text.startswith("w0 w1")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT to this process")
+def test_an_interrupt_while_waiting_for_a_pending_reply_stops_it_and_returns_it():
+    def endless_on_go(request):
+        for i in range(100_000 if request.prompt == "go" else 3):
+            yield f"{i} "
+
+    with serve(endless_on_go, chunk_delay=0.01) as server:
+        client = ConvoClient(url=server.url, agent_id="x")
+        pending = client.start("go")
+        stop_button = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))  # what the kernel's stop does
+        stop_button.start()
+        reply = pending.result()
+        stop_button.join()
+        after = client.ask("again")
+    assert reply.status == "stopped" and reply.text.startswith("0 1 2 ") and "KeyboardInterrupt" not in reply.error
+    assert (after.status, after.text) == ("complete", "0 1 2 ")
+
+
+def test_asks_log_nothing_at_info_and_their_connections_only_at_debug(caplog):
+    caplog.set_level(logging.INFO)  # what logging.basicConfig(level=logging.INFO) asks for
+    with serve(chunk_delay=0) as server:
+        client = ConvoClient(url=server.url, agent_id="demo")
+        replies = [client.ask("start") for _ in range(3)]
+    assert [reply.status for reply in replies] == ["complete"] * 3
+    shown = [f"{record.name}: {record.getMessage()}" for record in caplog.records if record.levelno >= logging.INFO]
+    assert shown == [f"convowidget.server.websockets: server listening on 127.0.0.1:{server.port}"]  # none per ask
+
+    caplog.clear()
+    caplog.set_level(logging.DEBUG)
+    with serve(chunk_delay=0) as server:
+        ConvoClient(url=server.url, agent_id="demo").ask("start")
+    routine = [(r.name, r.levelname, r.getMessage()) for r in caplog.records if r.name.endswith(".connections")]
+    assert routine == [
+        ("convowidget.server.connections", "DEBUG", message)
+        for message in ("connection open", "connection closed", "server closing", "server closed")
+    ]
+
+
+def test_a_quieter_level_set_for_the_application_silences_the_wire_loggers_too():
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()  # like logging.basicConfig's: no level of its own
+    handler.emit = records.append
+    root = logging.getLogger()
+    saved = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.ERROR)
+    try:
+        with serve(chunk_delay=0) as server:
+            reply = ConvoClient(url=server.url, agent_id="demo").ask("start")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved)
+    assert reply.status == "complete"
+    assert [record.getMessage() for record in records if record.name.startswith("convowidget")] == []

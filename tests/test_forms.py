@@ -181,11 +181,17 @@ def test_what_cannot_be_submitted_says_why():
 def test_an_agents_pattern_cannot_hang_the_kernel():
     evil = block_of("form", {"fields": [
         {"id": "a", "type": "text", "label": "A", "validation": {"pattern": "(a+)+$"}},
-        {"id": "b", "type": "text", "label": "B", "validation": {"pattern": "(?=x)x"}},  # RE2 has no look-ahead
+        {"id": "b", "type": "text", "label": "B", "validation": {"pattern": "(?=x)x"}},  # a look-ahead is read
+        {"id": "c", "type": "text", "label": "C", "validation": {"pattern": "(a|aa)+$"}},  # backtracks for ages
+        {"id": "d", "type": "text", "label": "D", "validation": {"pattern": "(unclosed"}},  # cannot be read
     ]})  # fmt: skip
-    with pytest.raises(FormError, match="A: Please match the requested format"):
-        form_submission(evil, {"a": "a" * 100_000 + "!", "b": "y"})  # catastrophic for backtracking engines
-    assert form_submission(evil, {"a": "aaa", "b": "y"}).prompt == "A: aaa; B: y"  # left to the service
+    slow = "a" * 60 + "!"
+    with pytest.raises(FormError) as caught:
+        form_submission(evil, {"a": "a" * 40 + "!", "b": "y", "c": slow, "d": "z"})
+    wrong = "Please match the requested format."
+    assert caught.value.problems == {"a": wrong, "b": wrong}
+    # a pattern that cannot be read, or that runs out of time, is left to the service
+    assert form_submission(evil, {"a": "aaa", "b": "x", "c": slow, "d": "z"}).prompt == f"A: aaa; B: x; C: {slow}; D: z"
 
 
 def test_hostile_labels_stay_text_in_the_prompt_and_a_huge_form_is_checked():

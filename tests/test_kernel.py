@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
+import re
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +68,7 @@ class Cell:
     stdout: str = ""
     stderr: str = ""
     errors: list[str] = field(default_factory=list)
+    shown: list[dict] = field(default_factory=list)  # the data of each display and result, in order
 
     def describe(self) -> str:
         return (
@@ -111,6 +114,8 @@ def collect(kc: BlockingKernelClient, cells: dict[str, Cell], timeout: float) ->
                 cell.stdout += content["text"]
             else:
                 cell.stderr += content["text"]
+        elif kind in ("display_data", "execute_result"):
+            cell.shown.append(content["data"])
         elif kind == "error":
             cell.errors.append(f"{content['ename']}: {content['evalue']}")
         elif kind == "status" and content["execution_state"] == "idle":
@@ -333,7 +338,7 @@ def test_a_long_chat_sends_each_turn_alone_not_the_history(kernel):
         )
         run(kc, [setup], timeout=30)
         msg_id = kc.execute("for turn in range(1, 301):\n    chat.ask(f'turn{turn}')")
-        per_turn, sent, copies, full_resends = [], 0, [], 0
+        per_turn, sent, copies, full_resends = [], 0, {}, 0
         deadline = time.monotonic() + 360
         while True:  # a turn's traffic: everything up to and including its transcript_tail
             msg = kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
@@ -346,7 +351,9 @@ def test_a_long_chat_sends_each_turn_alone_not_the_history(kernel):
                     per_turn.append(sent)
                     sent = 0
             elif msg["msg_type"] in ("display_data", "update_display_data"):
-                copies.append(content["data"]["text/plain"])
+                display_id = content["transient"]["display_id"]
+                assert len(per_turn) == 300 and display_id not in copies, "the copy was written before the cell ended"
+                copies[display_id] = content["data"]["text/html"]
             elif msg["msg_type"] == "error":
                 pytest.fail(f"{content['ename']}: {content['evalue']}")
             elif msg["parent_header"].get("msg_id") == msg_id and content.get("execution_state") == "idle":
@@ -358,32 +365,103 @@ def test_a_long_chat_sends_each_turn_alone_not_the_history(kernel):
     assert full_resends == 0 and len(per_turn) == 300
     assert max(per_turn) <= 2 * 2000 + 4000, per_turn
     assert per_turn[-1] <= 2 * per_turn[0], (per_turn[0], per_turn[-1])
-    assert len(copies) == 1 and "600 messages" in copies[0], copies  # the saved copy: once, at the cell's end
+    # the saved copy: at the cell's end, each of its outputs written once, the whole conversation in order
+    copy = "".join(html for _, html in sorted(copies.items(), key=lambda item: int(item[0].rsplit("-", 1)[1])))
+    assert re.findall(r"<blockquote><div>turn(\d+)</div>", copy) == [str(turn) for turn in range(1, 301)]
     # What was said is 300 x 2,000 characters, held a few times over (replies, chunks, transcript,
     # shared turns): a few MiB. Re-held history per reply, as before, cost 190 MiB for these turns.
     assert grown < 40 * 2**20, f"kernel memory grew {grown / 2**20:.1f} MiB over 300 turns"
 
 
+def _copy_updates(kc: BlockingKernelClient, until: Callable[[dict], bool]) -> list[tuple[str, dict]]:
+    """Every message up to the one ``until`` accepts; the copy's updates marked (display id, data)."""
+    seen, deadline = [], time.monotonic() + 60
+    while True:
+        msg = kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
+        if msg["msg_type"] == "error":
+            pytest.fail(f"{msg['content']['ename']}: {msg['content']['evalue']}")
+        state = msg["content"].get("data", {}).get("state", {}) if msg["msg_type"] == "comm_msg" else {}
+        if "transcript_tail" in state:
+            seen.append(("turn", state["transcript_tail"]))
+        elif msg["msg_type"] == "update_display_data":
+            seen.append((msg["content"]["transient"]["display_id"], msg["content"]["data"]))
+        if until(msg):
+            return seen
+
+
 @pytest.mark.timeout(90)
-def test_the_saved_copy_follows_each_cell_that_asked_once_not_per_reply(kernel):
-    """A headless run (nbclient, papermill) keeps only what a cell sends while it runs."""
+def test_the_saved_copy_follows_a_cell_at_its_end_and_a_typed_reply_at_once(kernel):
+    """A headless run (nbclient, papermill) keeps only what a cell sends while it runs; a
+    person saves whenever they like after a reply typed in the panel."""
     _km, kc = kernel
     with serve(lambda request: f"<b>answer</b> to {request.prompt}", chunk_delay=0) as server:
-        setup = f"from convowidget import ChatWidget\nchat = ChatWidget(url={server.url!r}, agent_id='copy')\nchat"
-        run(kc, [setup], timeout=30)
+        setup = f"from convowidget import ChatWidget\nchat = ChatWidget(url={server.url!r}, agent_id='copy')\n"
+        (shown,) = run(kc, [setup + "display(chat)\nprint(chat.comm.comm_id)"], timeout=30)
         msg_id = kc.execute("for i in range(5):\n    chat.ask(f'q{i}')")
-        updates, deadline = [], time.monotonic() + 60
-        while True:
-            msg = kc.get_iopub_msg(timeout=max(0.01, deadline - time.monotonic()))
-            if msg["parent_header"].get("msg_id") != msg_id:
-                continue
-            if msg["msg_type"] == "update_display_data":
-                updates.append(msg["content"]["data"])
-            elif msg["msg_type"] == "error":
-                pytest.fail(f"{msg['content']['ename']}: {msg['content']['evalue']}")
-            elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-                break
-    assert len(updates) == 1, [u["text/plain"] for u in updates]
-    (copy,) = updates
-    assert set(copy) == {"text/html", "text/plain"} and "10 messages" in copy["text/plain"]
-    assert "&lt;b&gt;answer&lt;/b&gt; to q4" in copy["text/html"] and "<b>" not in copy["text/html"]
+        in_cell = _copy_updates(
+            kc, lambda m: m["parent_header"].get("msg_id") == msg_id and m["content"].get("execution_state") == "idle"
+        )
+        # typed in the panel: the front end's message while no cell runs
+        typed = {"type": "send", "text": "typed"}
+        message = kc.session.msg(
+            "comm_msg", {"comm_id": shown.stdout.split()[-1], "data": {"method": "custom", "content": typed}}
+        )
+        kc.shell_channel.send(message)
+        after_typing = _copy_updates(kc, lambda m: m["msg_type"] == "update_display_data")
+    kinds = ["turn" if kind == "turn" else "copy" for kind, _ in in_cell]
+    assert kinds == ["turn"] * 5 + ["copy"] * 5, kinds  # the copy after the last reply, each turn's output once
+    copies = [data for kind, data in in_cell if kind != "turn"]
+    assert len({kind for kind, _ in in_cell if kind != "turn"}) == 5
+    for i, copy in enumerate(copies):
+        assert set(copy) == {"text/html"} and f"&lt;b&gt;answer&lt;/b&gt; to q{i}" in copy["text/html"]
+        assert "<b>" not in copy["text/html"]
+    assert [kind for kind, _ in after_typing] == ["turn", after_typing[-1][0]]
+    assert "&lt;b&gt;answer&lt;/b&gt; to typed" in after_typing[-1][1]["text/html"]
+
+
+# ---------------------------------------------------------------------- hardening (issue 16)
+
+
+@pytest.mark.timeout(90)
+def test_interrupting_a_suite_stuck_on_backtracking_regexes_returns_it_interrupted(kernel):
+    """``(a|aa)+$`` on 41 characters held the GIL for hours, so the stop button did nothing."""
+    km, kc = kernel
+    asked = threading.Event()
+
+    def agent(request):
+        asked.set()
+        return "a" * 40 + "!"
+
+    with serve(agent, chunk_delay=0) as server:
+        setup = (
+            "from convowidget import ConvoClient, run_suite\nfrom convowidget.suite import Scenario, Suite, Turn\n"
+            f"client = ConvoClient(url={server.url!r}, agent_id='a')\n"
+            "suite = Suite([Scenario(f's{i}', [Turn('x', expect={'regex': '(a|aa)+$'})]) for i in range(60)])"
+        )
+        run(kc, [setup], timeout=20)
+        running = send(kc, ["result = run_suite(client, suite, concurrency=1, progress=False)\nprint('ran')"])
+        assert asked.wait(15), "the suite never reached the agent"
+        time.sleep(1.0)  # the first reply is in and being judged
+        km.interrupt_kernel()
+        (cell,) = collect(kc, running, timeout=15)
+        assert cell.status == "ok" and "ran" in cell.stdout, cell.describe()
+        probe = "import json\nprint(json.dumps([result.interrupted, result.not_run > 0, client.ask('again').status]))"
+        (check,) = run(kc, [probe], timeout=20)
+    assert last_json_line(check) == [True, True, "complete"]
+
+
+@pytest.mark.timeout(60)
+def test_a_closed_panel_displays_as_one_line_saying_so(kernel):
+    """``chat.close(); chat`` and ``display(chat)`` after close printed ``AttributeError ... comm_id``."""
+    _km, kc = kernel
+    with serve(chunk_delay=0) as server:
+        setup = f"from convowidget import ChatWidget\nchat = ChatWidget(url={server.url!r}, agent_id='demo')\nchat"
+        (shown,) = run(kc, [setup], timeout=30)
+        cells = collect(kc, send(kc, ["chat.close()\nchat", "display(chat)"]), timeout=20)
+    assert "application/vnd.jupyter.widget-view+json" in shown.shown[0]  # the open panel, for contrast
+    for cell in cells:
+        assert cell.status == "ok" and not cell.errors, cell.describe()
+        assert "Traceback" not in cell.stdout + cell.stderr and "comm_id" not in cell.stdout + cell.stderr
+        assert [set(data) for data in cell.shown] == [{"text/plain"}], cell.shown
+        (line,) = cell.shown[0]["text/plain"].splitlines()
+        assert line.startswith("ChatWidget(") and "closed" in line, line

@@ -8,13 +8,17 @@ every message to the front end recorded and packed as ipykernel packs it.
 from __future__ import annotations
 
 import gc
+import json
+import re
 import time
 import tracemalloc
 
 import pytest
+from test_saved_copy import Outputs
 from test_widget import displayed, kernel_packed, updates, wait_for
 
 from convowidget import ChatWidget, ConvoClient, serve
+from convowidget._saved_copy import NEWEST, PAGE_CHARS
 
 TURNS = 300
 REPLY_CHARS = 2_000
@@ -49,28 +53,26 @@ def test_300_turns_cost_flat_bytes_per_turn_and_linear_memory():
             chat.clear()
             wait_for(lambda: chat.transcript == [])
             time.sleep(0.1)
-            shown.clear()
             tracemalloc.start()
             try:
                 base = _traced()
                 wire: list[int] = []
+                copy: list[int] = []  # bytes of the saved copy's updates, per turn
                 memory = {0: 0}
-                started = time.monotonic()
                 for turn in range(1, TURNS + 1):
                     chat.comm.sent.clear()
+                    before = len(shown)
                     reply = chat.ask(f"turn{turn}")
                     assert reply.status == "complete" and len(reply.text) == REPLY_CHARS
                     assert len(reply.turns) == 2 * turn  # the server did send the whole history
                     assert not any("transcript" in u for u in updates(chat))
                     wire.append(sum(len(kernel_packed(m)) for m in chat.comm.sent))
+                    copy.append(sum(len(json.dumps(bundle)) for _, bundle, _ in shown[before:]))
                     if turn % 100 == 0:
                         memory[turn] = _traced() - base
-                loop_seconds = time.monotonic() - started
             finally:
                 tracemalloc.stop()
-            refreshes_in_loop = len(shown)
-            wait_for(lambda: len(shown) > refreshes_in_loop)  # the copy follows once the chat is quiet
-        final_copy = shown[-1][1]
+        final_copy = Outputs(shown).html()
 
     # Bytes: a turn sends its own text (the streamed deltas and the finished message), so
     # about twice 2,000 characters plus a few hundred bytes of framing, whatever came before.
@@ -78,11 +80,12 @@ def test_300_turns_cost_flat_bytes_per_turn_and_linear_memory():
     print(f"\nbytes to the front end per turn: {figures}; memory growth: {memory}")
     assert all(size <= 2 * REPLY_CHARS + 4_000 for size in wire), max(wire)
     assert wire[-1] <= 3 * wire[0], figures
-    # The copy for saved notebooks is refreshed when the chat goes quiet, never per reply:
-    # each refresh needs QUIET_SECONDS without a reply ending.
-    assert refreshes_in_loop <= loop_seconds / chat.QUIET_SECONDS, (refreshes_in_loop, loop_seconds)
-    assert f"{2 * TURNS} messages" in final_copy["text/plain"]
-    assert final_copy["text/html"].count("turn300 turn300") > 0
+    # The copy for saved notebooks (refreshed after each reply here: no cell is running) sends
+    # each turn once, plus now and then a page of the newest turns: never the conversation.
+    print(f"saved copy bytes per turn: {dict((t, copy[t - 1]) for t in (1, 100, 200, 300))}, total {sum(copy):,}")
+    assert max(copy) <= PAGE_CHARS + 2 * REPLY_CHARS + NEWEST * 200, max(copy)
+    assert sum(copy[200:]) <= 1.2 * sum(copy[:100]), (sum(copy[:100]), sum(copy[200:]))
+    assert re.findall(r"<blockquote><div>turn(\d+)</div>", final_copy) == [str(t) for t in range(1, TURNS + 1)]
     # Memory: what is kept grows with what was said. Each turn's 2,000 characters live in
     # a few places, each a 2 KB string or twenty 100-character chunks plus their dicts:
     # the reply's text and chunks (the panel's transcript shares the text), the history

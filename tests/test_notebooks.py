@@ -136,16 +136,17 @@ def shown(nb: NotebookNode, snippet: str) -> str:
 def panel_markdown(nb: NotebookNode, snippet: str) -> str:
     """The saved transcript under the chat panel the cell displays, as text (what GitHub shows).
 
-    The panel's output is followed by the transcript's copy: a plain ``text/html``
-    output (a collapsed ``<details>``), kept current with update_display as the chat
-    goes quiet. Returned unescaped, so tests read the conversation as a person would.
+    The panel's output is followed by the transcript's copy: plain ``text/html`` outputs
+    (a summary line, then pages), kept current with update_display. Returned unescaped,
+    so tests read the conversation as a person would.
     """
     outputs = cell(nb, snippet).outputs
     views = [index for index, output in enumerate(outputs) if WIDGET_VIEW in output.get("data", {})]
     assert views, f"the cell with {snippet!r} displays no chat panel"
-    copies = [output.data["text/html"] for output in outputs[views[0] + 1 :] if "text/html" in output.get("data", {})]
+    after = outputs[views[0] + 1 : views[1] if len(views) > 1 else len(outputs)]
+    copies = [output.data["text/html"] for output in after if "text/html" in output.get("data", {})]
     assert copies, f"the chat panel of the cell with {snippet!r} has no saved transcript"
-    return html.unescape(re.sub(r"<[^>]+>", " ", str(copies[0])))
+    return html.unescape(re.sub(r"<[^>]+>", " ", "".join(map(str, copies))))
 
 
 def errors(nb: NotebookNode) -> list[str]:
@@ -226,7 +227,7 @@ def test_quickstart_shows_one_of_each_web_chat_message(run: Runner):
     nb = run("quickstart.ipynb")
     fields = shown(nb, 'chat.ask("book a demo")')
     assert "('Your name', 'text')" in fields and "('Team size', 'select')" in fields and "'checkbox')" in fields
-    assert "Thanks, Ada!" in shown(nb, "form_submission(form, values)")
+    assert "Thanks, Ada!" in shown(nb, "chat.submit(values)")
     rich = shown(nb, '"watch the intro"')
     assert "'subscribe': [{'kind': 'input'" in rich and "'submit_on_enter': True" in rich
     assert "'watch the intro': [{'kind': 'iframe', 'layout': 'vertical', 'url': 'https://" in rich

@@ -24,6 +24,7 @@ from browser_harness import (
     shot,
     shut_down_kernels,
     wait_for_kernel,
+    wait_for_saved_copy,
 )
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -178,10 +179,12 @@ CONTRAST = """root => {
     if (el.closest('button:disabled, [aria-disabled="true"]')) continue;
     measure(el, t.data.trim());
   }
-  const input = root.querySelector('textarea');
-  if (input.getAttribute('aria-disabled') !== 'true') {
-    measure(input, 'message box: ' + input.value);
-    measure(input, 'placeholder', getComputedStyle(input, '::placeholder').color);
+  // the message box and the form fields: what is typed, and the placeholder
+  for (const input of root.querySelectorAll('textarea, input, select')) {
+    if (input.disabled || input.getAttribute('aria-disabled') === 'true' || !input.getClientRects().length) continue;
+    if (/^(checkbox|radio|file)$/.test(input.type)) continue;
+    measure(input, 'field: ' + input.value);
+    if (input.placeholder) measure(input, 'placeholder', getComputedStyle(input, '::placeholder').color);
   }
   return { texts: out, unparsed };
 }"""
@@ -219,7 +222,7 @@ def test_shutting_the_kernel_down_says_so_and_keeps_the_draft(page, lab):
     except PlaywrightTimeout:
         pass
     page.locator(".jp-StatusBar-TextItem", has_text=re.compile("No Kernel|Unknown|Dead")).first.wait_for()
-    box(page).click()
+    box(page).focus()  # (the panel may already read as not connected: a click would be refused)
     page.keyboard.type("a draft that must not be lost")
     page.keyboard.press("Enter")
     panel = page.locator(".cw-root").first
@@ -242,7 +245,7 @@ def test_saved_widget_state_reopens_readable_and_not_connected(browser, lab):
     open_and_run(page, lab, path.name, [ECHO])
     send(page, "remember me")
     done(page, "You said: remember me")
-    page.locator("summary", has_text="2 messages").wait_for()  # the copy for saved notebooks, refreshed
+    wait_for_saved_copy(page, "remember me")  # the copy for saved notebooks, written
     page.locator(".jp-Cell").first.click()
     page.keyboard.press("Control+s")
     deadline = time.monotonic() + 30
@@ -429,12 +432,14 @@ def test_keyboard_focus_escape_one_tab_stop_and_only_the_latest_choices(page, la
 
     # one Tab stop for the whole transcript, whatever its length
     assert log.get_by_role("article").count() >= 8
-    assert panel.evaluate(TABBABLE) == ["New chat", "Conversation", "Message", "Send"]
+    assert panel.evaluate(TABBABLE) == [
+        "New chat", "Export", "Expand", "Conversation", "Message", "Send", "Resize the conversation",
+    ]  # fmt: skip
     box(page).focus()
     page.keyboard.press("Shift+Tab")
     assert focused(page) == "Conversation"
     page.keyboard.press("Shift+Tab")
-    assert focused(page) == "New chat"
+    assert focused(page) == "Expand"
     page.keyboard.press("Tab")
     page.keyboard.press("Tab")
     assert focused(page) == "Message"
@@ -452,7 +457,7 @@ def test_keyboard_focus_escape_one_tab_stop_and_only_the_latest_choices(page, la
     page.keyboard.press("ArrowLeft")
     assert focused(page) == "user message"
     page.keyboard.press("Home")
-    assert page.evaluate("document.activeElement.textContent") == "menu" + "Copy"
+    assert page.evaluate("document.activeElement.querySelector('.cw-bubble').textContent") == "menu"
     page.keyboard.press("End")
     page.keyboard.press("ArrowRight")
     assert focused(page) == "Copy message"
@@ -465,6 +470,7 @@ def test_keyboard_focus_escape_one_tab_stop_and_only_the_latest_choices(page, la
 
 
 RICH = '''from convowidget import ChatWidget, serve
+from convowidget import agent as ui
 from convowidget.demo import demo_agent
 TEXT = """### Everything a reply can hold
 
@@ -484,11 +490,24 @@ def greet(name: str) -> str:
 
 - a list item
 """
+FIELDS = [
+    ui.form_field("name", "Your name", required=True, placeholder="Ada Lovelace"),
+    ui.form_field("size", "Team size", "select", options=[("s", "Small"), ("l", "Large")]),
+    ui.form_field("cv", "Your CV", "file"),
+]
 async def agent(request):
     if request.prompt == "rich":
         yield TEXT
         sources = ["https://example.com/kb/streaming", "Internal handbook, page 4"]
         yield {"type": "metadata", "metadata": {"sources": sources}}
+    elif request.prompt == "everything":  # what web-chat agents send, in one reply
+        yield ui.tool_call("lookup_order", {"order_id": "12345"}, {"status": "shipped"})
+        yield {"type": "action", "action": {"type": "open_url", "url": "https://example.com"}}
+        yield ui.text("Everything at once:")
+        yield ui.notice("Saved!", "success")
+        yield ui.iframe("https://video.example.test/embed/intro", layout="vertical")
+        yield ui.form(FIELDS, title="Book a demo", description="Thirty minutes.", submit_label="Request a demo")
+        yield ui.choice(ui.button("Streaming", "How does streaming work?"))
     elif request.prompt == "fail":
         yield "Half an answer"
         raise RuntimeError("the agent broke")
@@ -499,24 +518,43 @@ async def agent(request):
         async for item in demo_agent(request):
             yield item
 server = serve(agent, chunk_delay=0.02).start()
-chat = ChatWidget(url=server.url, agent_id="rich")
+chat = ChatWidget(url=server.url, agent_id="rich", suggestions=["rich", "menu"])
 chat.is_demo = True  # the badge and the note, to check their contrast too
 chat'''
 PANEL_ERROR = 'chat.error = "Could not reach the agent (an example of a panel-level error)"'
 # Every kind of text the panel shows, by the class of the element that owns it.
 KINDS = {
-    "cw-title", "cw-badge", "cw-new", "cw-status-text", "cw-demo-note", "cw-bubble cw-text", "cw-md", "cw-code-lang",
+    "cw-title", "cw-badge", "cw-tool cw-new", "cw-tool cw-export", "cw-status-text", "cw-demo-note",
+    "cw-bubble cw-text", "cw-md", "cw-code-lang",
     "cw-copy-code", "cw-tk-kw", "cw-tk-str", "cw-tk-com", "cw-tk-num", "cw-sources-label", "cw-sources",
     "cw-handoff", "cw-note", "cw-alert", "cw-retry", "cw-choice cw-choice-send", "cw-card-title", "cw-md cw-card-text",
     "cw-act cw-copy", "cw-act cw-regen", "cw-alert cw-panel-alert", "cw-jump",
+    # what web-chat agents send: a tool call (opened), another action, a notice, an iFrame
+    # not loaded, a form with a problem shown, and the usage line
+    "cw-step", "cw-step-label", "cw-json", "cw-action", "cw-notice cw-notice-success cw-block", "cw-embed-info",
+    "cw-choice cw-embed-load", "cw-form-title", "cw-form-desc", "cw-field", "cw-req", "cw-field-problem",
+    "cw-control cw-latest-only", "cw-submit cw-latest-only", "cw-usage",
+    # the panel's own controls: starter prompts (measured before the first prompt), answer
+    # versions, feedback (a note saved, the note box open), Edit and its note, Export's menu
+    "cw-suggestion", "cw-suggest-label", "cw-ver-at", "cw-act cw-ver", "cw-fb-saved", "cw-fb-note",
+    "cw-act cw-edit", "cw-editing", "cw-edit-cancel", "cw-menu-item",
 }  # fmt: skip
 
 
 def test_every_text_meets_wcag_aa_and_sources_are_a_list(page, lab):
     open_and_run(page, lab, "rich.ipynb", [RICH, PANEL_ERROR])
     panel = page.locator(".cw-root").first
+    panel.get_by_role("group", name="Suggestions").wait_for()
+    before = contrast(panel)  # the starter prompts show until the first prompt
     send(page, "rich")
-    reply = done(page, "Everything a reply can hold")
+    done(page, "Everything a reply can hold")
+    panel.get_by_role("button", name="Regenerate").click()  # a second version: "2/2"
+    reply = page.locator("[role=article][data-status=complete]").filter(has=page.locator(".cw-ver-at", has_text="2/2"))
+    reply.wait_for()
+    reply.get_by_role("button", name="Not helpful").click()  # feedback with a note
+    page.keyboard.type("Missing the pricing table")
+    page.keyboard.press("Enter")
+    reply.get_by_text("Note: Missing the pricing table").wait_for()
 
     # sources: a real list, URLs as links, the rest as readable text, no bullet characters
     sources = reply.locator(".cw-sources")
@@ -536,17 +574,27 @@ def test_every_text_meets_wcag_aa_and_sources_are_a_list(page, lab):
     page.locator("[role=article][data-status=streaming]").filter(has_text="word5 ").wait_for()
     panel.get_by_role("button", name="Stop", exact=True).click()
     page.locator("[role=article][data-status=stopped]").wait_for()
-    send(page, "menu")  # the latest turn: its choices are active, so their text counts
+    send(page, "menu")
     page.locator("[role=article][data-status=complete] .cw-card-title").wait_for()
+    send(page, "everything")  # the latest turn: its choices and its form are active, so their text counts
+    everything = done(page, "Everything at once")
+    everything.get_by_role("button", name="Request a demo").click()  # the required name: a problem shows
+    everything.locator(".cw-field-problem", has_text=re.compile("fill", re.I)).wait_for()
+    everything.get_by_text("Tool call: lookup_order").click()
+    everything.locator(".cw-json").first.wait_for()
+    assert "[unsupported message" not in page.get_by_role("log").first.inner_text()
     run_cell(page, 1)  # a panel-level error
     panel.locator(".cw-panel-alert", has_text="an example of a panel-level error").wait_for()
-    box(page).fill("a draft in the box")
-    log = page.get_by_role("log").first
+    panel.get_by_role("button", name="Edit").click()  # the latest prompt back in the box, with a note
+    everything.get_by_role("button", name="Helpful", exact=True).click()  # the note box, its placeholder showing
+    log = page.get_by_role("log").first  # the reader scrolls up (only the reader unpins the log)
     log.hover()
     page.mouse.wheel(0, -log.evaluate("el => el.scrollHeight / 2"))
     panel.get_by_role("button", name="Jump to latest").wait_for()
+    panel.get_by_role("button", name="Export").focus()
+    page.keyboard.press("ArrowDown")  # Export's menu, open
 
-    texts = contrast(panel)
+    texts = before + contrast(panel)
     kinds = {t["owner"] for t in texts}
     assert not KINDS - kinds, f"not checked: {KINDS - kinds}"
     low = lowest(texts)
@@ -560,6 +608,7 @@ def test_readme_screenshots(page, lab):
     open_and_run(page, lab, "readme.ipynb", ["from convowidget import ChatWidget\nchat = ChatWidget()\nchat"])
     panel = page.locator(".cw-root").first
     new_chat = panel.get_by_role("button", name="New chat")
+    done(page, "demo agent")  # its greeting first
     send(page, "How does streaming work?")
     done(page, "Replies stream")
     page.wait_for_timeout(300)

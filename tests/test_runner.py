@@ -205,6 +205,46 @@ def test_a_check_runs_in_a_worker_thread_and_even_keyboard_interrupt_there_only_
     assert client.ask("menu").status == "complete"  # the IO thread survived
 
 
+FORTY_ONE = "a" * 40 + "!"  # the reply of issue 16: 41 characters that make nested repeats backtrack
+
+
+def test_a_regex_that_backtracks_fails_its_turn_in_words_instead_of_freezing_the_run():
+    """``(a|aa)+$`` would take ``re`` hours on this reply, holding the GIL; it gets 1 s and a sentence."""
+    suite = Suite(
+        [
+            Scenario("nested", [Turn("x", expect={"regex": "(a+)+$"})]),  # regex answers this one at once
+            Scenario("alternation", [Turn("x", expect={"regex": ["(a|aa)+$", "a{40}"]})]),
+        ]
+    )
+    with serve(lambda request: FORTY_ONE, chunk_delay=0) as server:
+        result = quiet(ConvoClient(url=server.url, agent_id="a"), suite)
+    assert {s.name: s.failures for s in result.scenarios} == {
+        "nested": ["turn 1: expected the reply to match the regex /(a+)+$/"],
+        "alternation": [
+            "turn 1: the regex /(a|aa)+$/ took longer than 1 s on a 41-character reply: "
+            "it backtracks catastrophically; rewrite it"
+        ],
+    }
+    assert not result.interrupted
+
+
+def test_a_reply_is_judged_off_the_io_thread(client, monkeypatch):
+    """Its regexes may take up to their time limit: the IO thread meanwhile streams the other replies."""
+    import convowidget._expect
+    from convowidget import _io
+
+    on_io_thread = []
+
+    def watched(pattern, text):
+        on_io_thread.append(_io.on_io_thread())
+        return search(pattern, text)
+
+    search = convowidget._expect.search
+    monkeypatch.setattr(convowidget._expect, "search", watched)
+    result = quiet(client, Suite([Scenario("a", [Turn("menu", expect={"regex": "Pick"})])]))
+    assert result.passed == 1 and on_io_thread == [False]
+
+
 class PartialWatcher(ConvoClient):
     """A client that says when both slow replies have delivered their first chunk."""
 

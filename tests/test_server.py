@@ -591,3 +591,19 @@ def test_faults_refuse_handshakes_with_a_status_and_retry_after():
 def test_faults_are_checked_when_made(options, message):
     with pytest.raises(ConfigurationError, match=message):
         Faults(**options)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"chunk_delay": float("nan")}, "chunk_delay: expected a finite number of seconds"),
+        ({"chunk_delay": float("inf")}, "chunk_delay: expected a finite number of seconds"),
+        ({"chunk_delay": -1}, "chunk_delay: expected a finite number of seconds"),
+        ({"request_timeout": 0}, "request_timeout: expected a positive"),
+        ({"max_size": "big"}, "max_size: expected a whole number"),
+    ],
+)
+def test_timing_and_size_options_are_checked_when_the_server_is_made(options, message):
+    """``serve(chunk_delay=nan)`` was accepted, and every reply then stalled."""
+    with pytest.raises(ConfigurationError, match=message):
+        serve(**options)

@@ -26,7 +26,7 @@ from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.asyncio.server import serve as ws_serve
 
-from convowidget import ChatWidget, ConfigurationError, ConvoClient, Faults, serve
+from convowidget import ChatWidget, ConfigurationError, ConvoClient, ConvoError, Faults, serve
 from convowidget.protocol import ChunkEvent
 from convowidget.reply import Reply, ReplyBuilder
 
@@ -201,7 +201,7 @@ def test_nothing_secret_is_synced_displayed_or_saved():
     wire = json.dumps([m["data"] for m in chat.comm.sent])
     state = json.dumps(chat.get_state(), default=str)
     bundle = json.dumps(chat._repr_mimebundle_())
-    saved = json.dumps(chat._saved_copy.bundle())  # the output a saved notebook keeps
+    saved = json.dumps(chat._saved_copy.bundles())  # the outputs a saved notebook keeps
     for secret in SECRETS.values():
         for text in (wire, state, bundle, saved, repr(chat), chat.to_json(), chat.to_markdown()):
             assert secret not in text
@@ -288,6 +288,24 @@ def test_callbacks_cannot_deadlock_by_blocking():
     chat.on_reply(blocking_callback)
     chat.ask("start")
     assert "ask_async" in str(errors[0])
+
+
+def test_waiting_for_a_pending_reply_inside_a_callback_is_refused_not_a_deadlock():
+    chat = ChatWidget()
+    errors = []
+
+    def waits_for_another_reply(reply):
+        try:  # the bound only matters without the refusal: the IO thread would wait on itself
+            chat.client.start("again").result(10)
+        except Exception as exc:
+            errors.append(exc)
+
+    chat.on_reply(waits_for_another_reply)
+    chat.ask("start")
+    assert [type(error) for error in errors] == [ConvoError]
+    assert str(errors[0]) == "PendingReply.result() cannot block inside a reply callback; use ask_async() there"
+    assert chat.ask("Hello").status == "complete"  # the IO thread was never stuck
+    assert len(errors) == 2
 
 
 def test_exports_json_markdown_dataframe_and_mime_bundle():
@@ -477,12 +495,9 @@ def test_every_export_shows_the_agents_html_as_text_and_runs_nothing():
         with displayed() as shown:
             chat._ipython_display_()
         chat.ask("show me <b>tags</b>")
-    # the copy a saved notebook keeps: escaped HTML, only our own tags
-    copy = chat._saved_copy.bundle()
-    assert set(copy) == {"text/html", "text/plain"}
-    assert_inert(copy["text/html"], {"details", "summary", "strong", "em", "pre"})
-    assert "&lt;img src=x onerror=alert(1)&gt;" in copy["text/html"] and "show me &lt;b&gt;" in copy["text/html"]
-    assert copy["text/plain"].count("\n") == 0 and "onerror" not in copy["text/plain"]
+    # the copy a saved notebook keeps: the agent's HTML as text (tests/test_saved_copy.py has more)
+    copy = "".join(bundle["text/html"] for bundle in chat._saved_copy.bundles())
+    assert "&lt;img src=x onerror=alert(1)&gt;" in copy and "show me &lt;b&gt;" in copy and "<img" not in copy
     # to_markdown(), rendered by nbconvert's markdown renderer
     markdown = chat.to_markdown()
     rendered = markdown2html_mistune(markdown)
@@ -492,35 +507,10 @@ def test_every_export_shows_the_agents_html_as_text_and_runs_nothing():
     assert "kept as code" in rendered and "&lt;/" in rendered.split("kept as code")[1][:40]
     assert '<a href="https://example.com/docs?a=1&amp;b=2">good</a>' in rendered  # safe links still work
     assert "[md link](javascript:alert(6))" in rendered  # a script link shows as its text
-    # the panel's own output: the widget view and a one-line text, no second copy
-    (_, panel, _), (_, saved, display_id) = shown
+    # the panel's own output: the widget view and a one-line text; then the copy, in plain HTML
+    (_, panel, _), (_, header, display_id), *pages = shown
     assert set(panel) == {"application/vnd.jupyter.widget-view+json", "text/plain"} and display_id
-    assert "text/markdown" not in saved
-
-
-# ---------------------------------------------------------------------- the copy for saved notebooks
-
-
-def test_the_saved_copy_is_refreshed_when_the_chat_goes_quiet_not_per_reply():
-    with serve(lambda request: f"answer to {request.prompt}", chunk_delay=0) as server:
-        chat = ChatWidget(client=ConvoClient(url=server.url, agent_id="x"))
-        with displayed() as shown:
-            chat._ipython_display_()
-            chat.QUIET_SECONDS = 3600  # never quiet while the loop runs
-            for i in range(5):
-                chat.ask(f"q{i}")
-            assert [kind for kind, _, _ in shown] == ["display", "display"]  # no refresh per reply
-            chat.QUIET_SECONDS = 0.05
-            chat.ask("last")
-            wait_for(lambda: len(shown) == 3)
-            chat.clear()  # a replacement refreshes at once
-            wait_for(lambda: len(shown) == 4)
-    (_, first, copy_id), (kind, after, update_id), (_, cleared, _) = shown[1:]
-    assert kind == "update" and update_id == copy_id
-    assert first["text/plain"].startswith("Conversation with Agent x") and "0 messages" in first["text/plain"]
-    assert "12 messages" in after["text/plain"] and "answer to last" in after["text/html"]
-    assert after["text/html"].count("answer to q") == 5
-    assert "0 messages" in cleared["text/plain"]
+    assert all(set(bundle) <= {"text/html", "text/plain"} for _, bundle, _ in [(None, header, None), *pages])
 
 
 def test_a_turn_appends_in_place_and_sends_only_the_new_messages():

@@ -1,10 +1,19 @@
-// Rendering of ui_engine blocks: text, choice, image, card, carousel, unsupported.
+// Rendering of ui_engine blocks: text, choice, image, card, carousel, iframe, notice,
+// unsupported; forms and inputs come from forms.js.
 import { h, control, noTabStop, safeHref, imageSource, imagePlaceholder, extLink, str, arr, obj } from './dom.js';
 import { renderMarkdown } from './markdown.js';
 import { enhance } from './enhance.js';
+import { renderForm } from './forms.js';
 
-/** @import { MessageContext, Block, CardBlock, ChoiceButton, ImageBlock } from './types.js' */
-/** @typedef {Pick<MessageContext, 'send'>} BlockContext what a block may do: send a prompt */
+/** @import { Block, CardBlock, ChoiceButton, ImageBlock, IframeBlock } from './types.js' */
+/** @import { FormValues } from './forms.js' */
+/**
+ * What a block may do: send a prompt; submit a form (the block's index and its values).
+ * Both are false when nothing went out.
+ * @typedef {{send: (text: string) => boolean, submit?: (block: number, values: FormValues) => boolean}} BlockContext
+ */
+
+const NOTICES = ['default', 'success', 'danger', 'primary', 'warning', 'info'];
 
 /** @param {string | undefined} text @param {string} cls */
 function mdBox(text, cls) {
@@ -78,17 +87,48 @@ function cardBox(card, ctx) {
   );
 }
 
+/**
+ * Embedded content: nothing loads until the person asks. The host and the layout show,
+ * with "Load embedded content"; a click puts in a sandboxed, referrer-less frame of the
+ * https address (16:9 for a video, `vertical`; a wide frame for a web page). No usable
+ * https address: the agent's text, as text.
+ * @param {Partial<IframeBlock>} b
+ */
+function embed(b) {
+  const href = safeHref(b.url);
+  if (!href || !/^https:/i.test(href)) return h('div', { class: 'cw-embed-text', text: str(b.text).trim() || '[embedded content]' });
+  const layout = b.layout === 'vertical' ? 'vertical' : 'horizontal';
+  const what = `${layout === 'vertical' ? 'Video' : 'Web page'} from ${str(b.host) || href.split('/')[2]}`;
+  const box = h('div', { class: `cw-embed cw-embed-${layout}` });
+  const load = () =>
+    box.replaceChildren(
+      h('iframe', {
+        class: 'cw-embed-frame',
+        src: href,
+        title: what,
+        sandbox: 'allow-scripts allow-same-origin allow-presentation',
+        referrerpolicy: 'no-referrer',
+        loading: 'lazy',
+        tabindex: '-1',
+      }),
+    );
+  box.append(h('div', { class: 'cw-embed-info', text: what }), control('cw-choice cw-embed-load', 'Load embedded content', load));
+  return box;
+}
+
 /** @param {unknown} type */
 const unsupported = (type) =>
   h('div', { class: 'cw-unsupported', text: `[unsupported message: ${str(type) || 'unknown'}]` });
 
 /**
- * Render one block to an element. `ctx.send(text)` sends a prompt.
+ * Render one block to an element. `ctx.send(text)` sends a prompt; a form's submit
+ * calls `ctx.submit(index, values)`.
  * @param {Block} block
  * @param {BlockContext} ctx
+ * @param {number} [index] the block's place in its reply
  * @returns {HTMLElement}
  */
-export function renderBlock(block, ctx) {
+export function renderBlock(block, ctx, index = 0) {
   const b = obj(block);
   switch (b.kind) {
     case 'text':
@@ -101,6 +141,15 @@ export function renderBlock(block, ctx) {
       return cardBox(b, ctx);
     case 'carousel':
       return h('div', { class: 'cw-carousel', tabindex: '-1' }, ...arr(b.cards).map((c) => cardBox(c, ctx)));
+    case 'form':
+    case 'input':
+      return renderForm(b, { submit: (values) => !!ctx.submit && ctx.submit(index, values) });
+    case 'iframe':
+      return embed(b);
+    case 'notice': {
+      const level = NOTICES.includes(str(b.level)) ? b.level : 'default';
+      return h('div', { class: `cw-notice cw-notice-${level}`, role: 'status', text: str(b.text) });
+    }
     case 'unsupported':
       return unsupported(b.type);
     default: {
@@ -125,7 +174,7 @@ export class BlocksView {
     const keys = list.map((b) => JSON.stringify(b));
     list.forEach((b, i) => {
       if (keys[i] === this.keys[i]) return;
-      const el = renderBlock(b, this.ctx);
+      const el = renderBlock(b, this.ctx, i);
       el.classList.add('cw-block');
       const old = this.el.children[i];
       old ? old.replaceWith(el) : this.el.append(el);

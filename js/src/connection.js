@@ -10,6 +10,9 @@
 //     the case for a panel restored from saved widget state with no kernel behind
 //     it, and for every panel once its kernel died or restarted;
 //   - the comm closing (`comm:close`).
+// JupyterLab's Kernel > Shut Down marks nothing and closes no comm: only a send throws.
+// So while a view is on screen and no reply is in flight, the panel sends a `hello` now
+// and then (`probe`); the send that throws is the sign. One unanswered hello at a time.
 // A missing answer proves nothing: Jupyter does not deliver a front-end message to
 // the kernel while a cell is busy, so a `hello` may wait minutes for its `welcome`.
 // The panel stays usable until it is certain, and is live again as soon as the kernel
@@ -18,6 +21,8 @@ import { listen } from './dom.js';
 
 export const OFFLINE_TEXT = 'The kernel is not connected: run the cell again to chat.';
 export const HOST_OFFLINE_CLASS = 'jupyter-widgets-disconnected';
+const PROBE_MS = 2000; // how often a panel on screen and idle asks whether the kernel hears it
+const UNANSWERED_MS = 30_000; // a hello not answered yet (a busy cell): the next one waits this long
 
 /** @import { Model, KernelMessage } from './types.js' */
 /** @typedef {'unknown' | 'live' | 'lost'} ConnectionState */
@@ -30,6 +35,8 @@ export const HOST_OFFLINE_CLASS = 'jupyter-widgets-disconnected';
 export function createConnection(model) {
   /** @type {Set<() => void>} */
   const subs = new Set();
+  let asked = 0; // when the hello still unanswered went out (0: none is)
+  let last = 0; // when the last hello went out
   const c = {
     /** @type {ConnectionState} */
     state: 'unknown',
@@ -55,7 +62,16 @@ export function createConnection(model) {
     },
     /** Ask the kernel to answer with a `welcome` (an answer proves it is live). */
     hello() {
+      last = Date.now();
+      asked = asked || last;
       return c.send({ type: 'hello' });
+    },
+    /** A probe's hello: not more often than PROBE_MS, and not while one waits for its answer (up to UNANSWERED_MS). */
+    check() {
+      const t = Date.now();
+      if (c.lost || t - last < PROBE_MS || (asked && t - asked < UNANSWERED_MS)) return;
+      asked = 0;
+      c.hello();
     },
     /** Follow the host's disconnected mark on a view's element; returns the unwatch function. @param {HTMLElement} el */
     watch: (el) => watchHostMark(el, c.set),
@@ -67,7 +83,10 @@ export function createConnection(model) {
   const unlisten = listen(model, {
     /** @param {{type?: unknown} | null | undefined} msg */
     'msg:custom': (msg) => {
-      if (msg && typeof msg === 'object' && msg.type === 'welcome') c.set('live');
+      if (msg && typeof msg === 'object' && msg.type === 'welcome') {
+        asked = 0;
+        c.set('live');
+      }
     },
     'comm:close': () => c.set('lost'),
   });
@@ -95,4 +114,25 @@ function watchHostMark(el, set) {
     mo.observe(n, { attributes: true, attributeFilter: ['class'] });
   }
   return () => mo.disconnect();
+}
+
+/**
+ * While `el` is on screen in a visible page and `idle()`, check now and then that the
+ * kernel still hears the panel (`conn.check`). Returns the function that stops.
+ * @param {Connection} conn @param {HTMLElement} el @param {() => boolean} idle
+ */
+export function probe(conn, el, idle) {
+  if (typeof IntersectionObserver !== 'function') return () => {};
+  let visible = false;
+  const seen = new IntersectionObserver((entries) => {
+    for (const e of entries) visible = e.isIntersecting;
+  });
+  seen.observe(el);
+  const timer = setInterval(() => {
+    if (visible && document.visibilityState === 'visible' && idle()) conn.check();
+  }, PROBE_MS / 2);
+  return () => {
+    clearInterval(timer);
+    seen.disconnect();
+  };
 }

@@ -1,6 +1,6 @@
 // The panel's header: the agent's title (a tooltip when it is cut) with the demo
-// badge, the header tools (New chat), the status (a dot and a word, aria-live), and
-// the demo note under it.
+// badge, the header tools (New chat; Export in export.js, Expand in size.js), the status
+// (a dot and a word, aria-live), and the demo note under it.
 //
 // A header control is a `Tool`: its element and an `update(panel)` that makes it
 // follow the panel's state. view.js hands `buildHeader` the list; a new control is
@@ -13,6 +13,7 @@ import { h, iconButton, show, setText, setAttr, setDisabled } from './dom.js';
  * @typedef {object} Tool
  * @property {HTMLElement} el
  * @property {(panel: PanelState) => void} [update]
+ * @property {() => void} [dispose]
  */
 
 export const DEMO_NOTE = 'You are talking to the local demo agent, not a real Convocore agent.';
@@ -25,7 +26,7 @@ const ICON_NEW = 'M12 5v14M5 12h14';
  * @returns {Tool}
  */
 export function newChatTool(onClick) {
-  const el = iconButton({ class: 'cw-new', title: 'Start a new conversation', onclick: onClick }, ICON_NEW, 'New chat');
+  const el = iconButton({ class: 'cw-tool cw-new', title: 'Start a new conversation', onclick: onClick }, ICON_NEW, 'New chat');
   return {
     el,
     update({ busy, offline }) {
@@ -80,6 +81,7 @@ export function buildHeader(tools) {
     },
     dispose() {
       if (sizes) sizes.disconnect();
+      for (const t of tools) t.dispose?.();
     },
   };
 }

@@ -1,12 +1,16 @@
 // The keyboard inside the transcript. The log is one Tab stop, however long the
 // conversation; messages and their controls (links, Copy, Copy code, Regenerate,
-// Retry, choices) have tabindex=-1 and are reached with the arrow keys:
+// Retry, choices, tool call steps, form fields) have tabindex=-1 and are reached with
+// the arrow keys:
 //   Up / Down      previous / next message (from the log itself: the latest)
 //   Home / End     first / last message
 //   Right / Left   next / previous control of the current message; Left from its
 //                  first control goes back to the message
+//   Enter          on a message with a form: its first field (forms.js has the keys inside)
 // Tab leaves the transcript for the message box; Shift+Tab from the message box
 // comes back to it.
+
+const FIELDS = 'input, select, textarea';
 
 /** The messages of the log, in order. @param {HTMLElement} log @returns {HTMLElement[]} */
 const messagesOf = (log) =>
@@ -15,7 +19,7 @@ const messagesOf = (log) =>
 /** The controls of a message that can be used now, in document order. @param {HTMLElement} msg */
 export function controlsOf(msg) {
   /** @type {NodeListOf<HTMLElement & {disabled?: boolean}>} */
-  const all = msg.querySelectorAll('button, a[href]');
+  const all = msg.querySelectorAll('button, a[href], summary, iframe, ' + FIELDS);
   return [...all].filter((c) => !c.disabled && !c.closest('[hidden]'));
 }
 
@@ -43,6 +47,8 @@ export function navigate(log, e) {
       return focus(list[0]);
     case 'End':
       return focus(list[list.length - 1]);
+    case 'Enter':
+      return !!msg && target === msg && focus(controlsOf(msg).find((c) => c.matches(FIELDS)));
     case 'ArrowRight':
     case 'ArrowLeft': {
       if (!msg) return false;

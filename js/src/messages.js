@@ -1,19 +1,22 @@
-// One message of the transcript: a user bubble, or an assistant reply (markdown or
-// ui_engine blocks) with its footer (stopped, failed + Retry, handoff, sources) and
-// its actions row (Copy; Regenerate on the latest reply). Every control here has
-// tabindex=-1: the transcript is a single Tab stop (see keyboard.js).
+// One message of the transcript: a user bubble, or an assistant reply (its tool calls,
+// markdown and ui_engine blocks in the order they came) with its footer (stopped, failed
+// + Retry, handoff, actions, sources), its usage line and its actions row (Copy;
+// Regenerate on the latest reply). Every control here has tabindex=-1: the transcript
+// is a single Tab stop (see keyboard.js).
 //
 // A new control under a message is an `Action` (a function like `regenerateAction`)
 // listed in `ACTIONS` for the roles that have it; its `shown` decides when it is seen.
-import { h, control, extLink, safeHref, copyText, str, arr, show, setAttr, noTabStop } from './dom.js';
+import { h, control, copyText, str, arr, show, setAttr } from './dom.js';
 import { MdStream } from './mdstream.js';
 import { BlocksView } from './blocks.js';
+import { toolSteps, actionNote, handoffPayload, sourcesList, usageParts } from './steps.js';
+import { versionsAction } from './versions.js';
+import { feedbackAction } from './feedback.js';
 
-/** @import { MessageContext, TranscriptEntry, AssistantEntry, Block, CardBlock, Source } from './types.js' */
+/** @import { MessageContext, TranscriptEntry, UserEntry, AssistantEntry, Block, CardBlock } from './types.js' */
 
 export const HANDOFF_TEXT = 'The agent asked for a human: a human will take over this conversation.';
 const COPIED_MS = 1500;
-let sourceLists = 0;
 
 /** A button that says "Copied" for a moment. @typedef {HTMLElement & {cwTimer?: ReturnType<typeof setTimeout>}} CopyButton */
 
@@ -43,6 +46,7 @@ export function copyWithFeedback(btn, text, ctx, what) {
  * @typedef {object} Action
  * @property {HTMLElement} el
  * @property {(msg: MessageView) => boolean} [shown] checked on each update and when the latest reply changes
+ * @property {() => void} [sync] then, when shown: follow the message's entry (`msg.m`)
  * @property {() => void} [destroy]
  */
 
@@ -55,16 +59,39 @@ function copyAction(msg, ctx) {
   return { el, destroy: () => clearTimeout(el.cwTimer) };
 }
 
-/** Regenerate: on the latest reply once finished (a failed one has Retry). @param {MessageView} msg @param {MessageContext} ctx @returns {Action} */
+/**
+ * Regenerate: on the latest reply once finished (a failed one has Retry), while its latest
+ * version shows; not on the greeting, which answers no prompt.
+ * @param {MessageView} msg @param {MessageContext} ctx @returns {Action}
+ */
 function regenerateAction(msg, ctx) {
   return {
     el: control('cw-act cw-regen', 'Regenerate', () => ctx.regenerate(msg.id), { hidden: true }),
-    shown: (m) => m.latest && (m.status === 'complete' || m.status === 'stopped'),
+    shown: (m) => m.latest && (m.status === 'complete' || m.status === 'stopped') && current(m) && !asAnswer(m).greeting,
   };
 }
 
-/** The actions under a message, in order, by its role. */
-const ACTIONS = { user: [copyAction], assistant: [copyAction, regenerateAction] };
+/** Edit: on the latest prompt (versions.js marks it `editable`); puts it back in the message box. @param {MessageView} msg @param {MessageContext} ctx @returns {Action} */
+function editAction(msg, ctx) {
+  return {
+    el: control('cw-act cw-edit', 'Edit', () => ctx.edit(msg.id, msg.raw), { hidden: true }),
+    shown: (m) => !!(/** @type {UserEntry} */ (m.m || {}).editable),
+  };
+}
+
+/** @param {MessageView} m */
+const asAnswer = (m) => /** @type {AssistantEntry} */ (m.m || {});
+/** The turn's latest answer shows (not an earlier version). @param {MessageView} m */
+const current = (m) => asAnswer(m).shown_version == null;
+
+/**
+ * The actions under a message, in order, by its role. A reply's row is where a new
+ * per-reply action goes (Save as test...): one more function here.
+ */
+const ACTIONS = {
+  user: [copyAction, editAction],
+  assistant: [versionsAction, copyAction, regenerateAction, feedbackAction],
+};
 
 /** What the Copy of a blocks reply copies: its texts, card titles and choice labels. @param {Block[]} blocks */
 function blocksText(blocks) {
@@ -77,25 +104,12 @@ function blocksText(blocks) {
     else if (b.kind === 'card') out.push(card(b));
     else if (b.kind === 'carousel') out.push(...arr(b.cards).map(card));
     else if (b.kind === 'choice') out.push(arr(b.buttons).map((x) => x && x.label).filter(Boolean).join(' | '));
+    else if (b.kind === 'form') out.push([b.title, ...arr(b.fields).map((f) => f && f.label)].filter(Boolean).join('\n'));
+    else if (b.kind === 'input') out.push(str(b.field && b.field.label));
+    else if (b.kind === 'notice') out.push(b.text);
+    else if (b.kind === 'iframe') out.push(str(b.url || b.text));
   }
   return out.filter(Boolean).join('\n\n');
-}
-
-/**
- * One source: a string (a URL or a title) or an object `{url, title}`. Links follow
- * the markdown rules (http(s), mailto:, tel:; `//host` read as https:); anything
- * else is shown as text.
- * @param {Source} s
- */
-function source(s) {
-  const o = s && typeof s === 'object' ? s : null;
-  const url = o ? o.url : s;
-  const href = typeof url === 'string' ? safeHref(url) : null;
-  const title = str(o ? o.title || o.name || '' : '').trim();
-  const text = title || (href ? href : str(o ? url || '' : s).trim());
-  if (!text) return null;
-  if (!href) return document.createTextNode(text);
-  return noTabStop(extLink(href, text));
 }
 
 /**
@@ -103,7 +117,7 @@ function source(s) {
  * `m` and `live` are what it was last drawn from (the transcript list skips
  * an update when both are the same).
  */
-class MessageView {
+export class MessageView {
   /** @param {'user' | 'assistant'} role @param {string} id @param {MessageContext} ctx */
   constructor(role, id, ctx) {
     this.role = role;
@@ -134,7 +148,11 @@ class MessageView {
   /** @param {boolean} latest */
   setLatest(latest) {
     this.latest = latest;
-    for (const a of this.actions) if (a.shown) show(a.el, a.shown(this));
+    for (const a of this.actions) {
+      const on = a.shown ? a.shown(this) : true;
+      if (a.shown) show(a.el, on);
+      if (on) a.sync?.();
+    }
   }
 
   destroy() {
@@ -154,8 +172,8 @@ export class UserMsg extends MessageView {
   update(m) {
     const t = str(m.text);
     if (t !== this.raw) this.body.textContent = this.raw = t;
+    this.setLatest(this.latest); // Edit follows the entry (`editable`)
   }
-
 }
 
 export class AssistantMsg extends MessageView {
@@ -173,12 +191,18 @@ export class AssistantMsg extends MessageView {
       h('span'),
       h('span', { class: 'cw-sr', text: 'Assistant is typing' }),
     );
+    this.steps = h('div', { class: 'cw-steps', hidden: true });
     this.mdEl = h('div', { class: 'cw-md' });
     this.md = new MdStream(this.mdEl);
     this.blocksEl = h('div', { class: 'cw-blocks', hidden: true });
-    this.blocks = new BlocksView(this.blocksEl, ctx);
+    this.blocks = new BlocksView(this.blocksEl, {
+      send: ctx.send,
+      submit: (block, values) => ctx.submit(this.id, block, values),
+    });
     this.extra = h('div', { class: 'cw-extra', hidden: true });
-    this.el = this.article(h('div', { class: 'cw-bubble' }, this.typing, this.mdEl, this.blocksEl, this.extra));
+    this.usage = h('div', { class: 'cw-usage', hidden: true });
+    this.bubble = h('div', { class: 'cw-bubble' }, this.typing, this.steps, this.mdEl, this.blocksEl, this.extra);
+    this.el = this.article(this.bubble, this.usage);
   }
 
   /**
@@ -188,23 +212,27 @@ export class AssistantMsg extends MessageView {
    */
   update(m, live) {
     const status = live ? 'streaming' : str(m.status) || 'complete';
-    const text = str(m.text);
     const list = arr(m.blocks);
     const blocks = list.length ? list : null;
+    // With blocks, `text` stands for them too: the plain chunks' own text is `plain_text`
+    // (while streaming, the text is only the plain chunks').
+    const text = blocks && !live ? str(m.plain_text) : str(m.text);
+    const first = !!(blocks && m.blocks_first);
     this.status = status;
-    this.raw = text || (blocks ? blocksText(blocks) : '');
+    const parts = [text, blocks ? blocksText(blocks) : ''];
+    this.raw = (first ? parts.reverse() : parts).filter(Boolean).join('\n\n');
     setAttr(this.el, 'data-status', status);
     setAttr(this.el, 'aria-busy', live ? 'true' : null);
-    show(this.blocksEl, !!blocks);
-    show(this.mdEl, !blocks && !!text);
-    if (blocks) this.blocks.set(blocks);
-    else {
-      if (this.blocks.keys.length) this.blocks.set([]);
-      this.md.set(text);
+    if ((this.mdEl.nextSibling === this.blocksEl) === first) {
+      this.bubble.insertBefore(first ? this.blocksEl : this.mdEl, first ? this.mdEl : this.blocksEl);
     }
+    show(this.blocksEl, !!blocks);
+    show(this.mdEl, !!text);
+    this.blocks.set(blocks || []);
+    this.md.set(text);
     show(this.typing, live && !text && !blocks);
     show(this.actionsRow, !!this.raw && !live);
-    const key = JSON.stringify([status, m.error, !!m.handoff, arr(m.sources)]);
+    const key = JSON.stringify([status, m.error, m.handoff, m.sources, m.source_items, m.actions, m.handoff_payload, m.tool_calls, m.usage]);
     if (key !== this.key) {
       this.key = key;
       this.footer(m, status);
@@ -221,15 +249,26 @@ export class AssistantMsg extends MessageView {
   setLatest(latest) {
     super.setLatest(latest);
     this.el.classList.toggle('cw-latest', latest);
+    const active = latest && current(this); // an earlier version's choices and forms are history
     /** @type {NodeListOf<HTMLButtonElement>} */
-    const choices = this.blocksEl.querySelectorAll('button.cw-choice-send');
-    for (const b of choices) {
-      if (b.disabled === latest) b.disabled = !latest;
+    const live = this.blocksEl.querySelectorAll('button.cw-choice-send, .cw-latest-only');
+    for (const b of live) {
+      if (b.disabled === active) b.disabled = !active;
     }
   }
 
-  /** Stopped, failed (with Retry), handoff and sources, under the text. @param {AssistantEntry} m @param {string} status */
+  /**
+   * The tool calls above the text; stopped, failed (with Retry), handoff, other actions
+   * and sources under it; the usage line under the bubble.
+   * @param {AssistantEntry} m @param {string} status
+   */
   footer(m, status) {
+    const steps = toolSteps(m);
+    this.steps.replaceChildren(...steps);
+    show(this.steps, steps.length > 0);
+    const usage = status === 'streaming' ? null : usageParts(m.usage);
+    this.usage.replaceChildren(...(usage || []));
+    show(this.usage, !!usage);
     const x = [];
     if (status === 'stopped') x.push(h('div', { class: 'cw-note', text: 'Stopped' }));
     if (status === 'failed') {
@@ -243,18 +282,11 @@ export class AssistantMsg extends MessageView {
       );
     }
     if (m.handoff) x.push(h('div', { class: 'cw-handoff', role: 'status', text: HANDOFF_TEXT }));
-    const src = arr(m.sources).map(source).filter(Boolean);
-    if (src.length) {
-      const label = `cw-src-${++sourceLists}`;
-      x.push(
-        h(
-          'div',
-          { class: 'cw-sources' },
-          h('div', { class: 'cw-sources-label', id: label, text: 'Sources:' }),
-          h('ul', { 'aria-labelledby': label }, ...src.map((s) => h('li', null, s))),
-        ),
-      );
-    }
+    const payload = handoffPayload(m);
+    if (payload) x.push(payload);
+    x.push(...arr(m.actions).map(actionNote));
+    const src = sourcesList(m);
+    if (src) x.push(src);
     this.extra.replaceChildren(...x);
     show(this.extra, x.length > 0);
   }

@@ -87,9 +87,10 @@ export function applyDelta(buffers, delta) {
 }
 
 /**
- * `transcript` with the tail's entries appended, skipping any whose id it already
- * holds (after a page reload the full transcript has them). Returns null when
- * nothing is new, so the caller need not set anything.
+ * `transcript` with the tail's entries merged in: a new id is appended, a known id
+ * whose entry changed (a form sent, see widget.py's `_show_sent`) takes its place, and
+ * an entry already held as it is is skipped (after a page reload the full transcript
+ * has them). Returns null when nothing changed, so the caller need not set anything.
  * @param {TranscriptEntry[] | undefined} transcript
  * @param {TranscriptTail | null | undefined} tail
  * @returns {TranscriptEntry[] | null}
@@ -97,9 +98,18 @@ export function applyDelta(buffers, delta) {
 export function mergeTail(transcript, tail) {
   const entries = tail && Array.isArray(tail.entries) ? tail.entries : [];
   const have = Array.isArray(transcript) ? transcript : [];
-  const known = new Set(have.map((m) => m && m.id));
-  const fresh = entries.filter((m) => m && typeof m === 'object' && !known.has(m.id));
-  return fresh.length ? [...have, ...fresh] : null;
+  const at = new Map(have.map((m, i) => [m && m.id, i]));
+  /** @type {TranscriptEntry[] | null} */
+  let out = null;
+  for (const m of entries) {
+    if (!m || typeof m !== 'object') continue;
+    const i = at.get(m.id);
+    if (i === undefined) {
+      out = out || [...have];
+      at.set(m.id, out.push(m) - 1);
+    } else if (JSON.stringify(have[i]) !== JSON.stringify(m)) (out = out || [...have])[i] = m;
+  }
+  return out;
 }
 
 // anywidget hands initialize() and every render() a fresh proxy object for the
@@ -145,12 +155,23 @@ export function createState(model) {
     for (const id of done) buffers.delete(/** @type {string} */ (id));
   };
   // Each turn the kernel sends only the new messages (`transcript_tail`) and appends
-  // them to its own list in place. Merge them into this front end's `transcript` with
-  // a local set (never save_changes): views redraw from it, and saved widget state,
-  // which is this model's state, holds the whole conversation.
+  // them to its own list in place. This front end does the same to its `transcript`:
+  // views redraw from it, and saved widget state, which is this model's state, holds
+  // the whole conversation. In place, not with `model.set`: a set would mark the list
+  // as changed here, and the next `save_changes` (answer.js) would send it all back to
+  // the kernel (ipywidgets then also ignores the kernel's later updates of it).
   const onTail = () => {
-    const merged = mergeTail(model.get('transcript'), model.get('transcript_tail'));
-    if (merged) model.set('transcript', merged);
+    const have = model.get('transcript');
+    const merged = mergeTail(have, model.get('transcript_tail'));
+    if (!merged) return;
+    if (!Array.isArray(have)) {
+      model.set('transcript', merged);
+      return;
+    }
+    have.length = 0;
+    for (const m of merged) have.push(m);
+    onTranscript();
+    emit();
   };
   const onPending = () => {
     const p = model.get('pending');

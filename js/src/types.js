@@ -29,6 +29,19 @@ export {};
  * @property {Pending} pending `{}`, or the exchange in flight
  * @property {StreamValue} stream `{}`, or the latest delta of the reply in flight
  * @property {string} _panel_id a stable id per panel (anywidget hands every view a fresh proxy)
+ * @property {string} height the conversation's greatest height, a CSS length ('' for 520 px)
+ * @property {string[]} suggestions starter prompts, shown until the first message is sent
+ * @property {LastAnswer} last_answer the latest finished reply (`{}` before the first)
+ * @property {string} _shown_answer written by the panel: the id of the last answer it drew (marimo re-runs on it)
+ */
+
+/**
+ * @typedef {object} LastAnswer
+ * @property {string} [id]
+ * @property {string} [prompt]
+ * @property {ReplyStatus} [status]
+ * @property {string} [text] the first 10,000 characters
+ * @property {boolean} [cut]
  */
 
 /** @typedef {'idle' | 'connecting' | 'streaming' | 'error'} PanelStatus */
@@ -41,6 +54,8 @@ export {};
  * @property {string} id
  * @property {'user'} role
  * @property {string} text plain text, shown as typed
+ * @property {boolean} [form] a form's values, sent: never edited as text
+ * @property {boolean} [editable] (the panel's own) the latest prompt, which Edit may change
  */
 
 /**
@@ -54,11 +69,11 @@ export {};
  * @property {string | null} [error] why it failed
  * @property {Source[]} [sources]
  * @property {boolean} [handoff] the agent asked for a human
- * @property {Block[] | null} [blocks] ui_engine blocks, shown instead of `text` when not empty
+ * @property {Block[] | null} [blocks] ui_engine blocks; when not empty `text` stands for them too, and `plain_text` is the rest
  * @property {string} [prompt_id] the id of the user message it answers
  *
- * Keys the kernel adds for features the panel is growing (see `reply_view` in
- * convowidget/reply_view.py; absent from older kernels and saved notebooks):
+ * Keys from `reply_view` in convowidget/reply_view.py (absent from older kernels and
+ * saved notebooks):
  * @property {ToolCall[]} [tool_calls]
  * @property {{type: string, text: string}[]} [actions] actions other than handoffs and tool calls
  * @property {string | null} [handoff_payload]
@@ -66,7 +81,21 @@ export {};
  * @property {SourceItem[]} [source_items] the sources with their titles (`sources` stays strings)
  * @property {boolean} [blocks_first] the blocks came before the plain text: draw them first
  * @property {string | null} [plain_text] the plain chunks' text when the reply also has blocks
+ *
+ * Versions and feedback (convowidget/_answers.py):
+ * @property {Version[]} [versions] the earlier answers of this turn, oldest first (Regenerate, Edit)
+ * @property {boolean} [greeting] the answer to the greeting (`greet`): no prompt shows
+ * @property {Feedback | null} [feedback]
+ * @property {string | null} [feedback_note]
+ *
+ * Set by the panel on an earlier version it shows in the turn's place (versions.js):
+ * @property {number} [shown_version] which version is shown (0 = the oldest)
+ * @property {string} [entry_id] that version's own id (feedback goes to it)
  */
+
+/** An earlier answer of a turn: its entry, and the prompt it answered. @typedef {AssistantEntry & {prompt: string}} Version */
+
+/** @typedef {'up' | 'down'} Feedback */
 
 /**
  * A tool the agent called: its input and output as pretty JSON text (cut at 20,000
@@ -126,8 +155,8 @@ export {};
 /** @typedef {{kind: 'carousel', cards: CardBlock[]}} CarouselBlock */
 /** A message type the panel does not draw. @typedef {{kind: 'unsupported', type: string}} UnsupportedBlock */
 
-// Blocks the kernel sends that the panel does not draw yet (see convowidget/ui.py).
-// Every string is the agent's text: set it as text, never as HTML.
+// Forms, inputs, iFrames and notices (see convowidget/ui.py; forms.js and blocks.js draw
+// them). Every string is the agent's text: set it as text, never as HTML.
 
 /**
  * @typedef {{kind: 'form', mid: string | null, title: string, description: string, fields: FormField[],
@@ -161,9 +190,19 @@ export {};
 // ---------------------------------------------------------------- messages (JS -> Python)
 
 /**
- * What the panel sends the kernel with `model.send`.
+ * What the panel sends the kernel with `model.send`. `submit_form`: the values typed in
+ * the form or input that is block `block` of reply `id` (a checkbox's a boolean, the rest
+ * text); the kernel answers a value that does not fit with the custom message
+ * `{type: 'form_problems', id, block, problems: {field_id: message}}` (forms.js).
+ * `edit`: the latest prompt (`id`) asked again as `text`; `feedback`: on answer `id`, `value`
+ * null takes it back; `export`: the kernel answers `{type: 'export', request, filename, mime,
+ * text}` (export.js).
  * @typedef {{type: 'send', text: string} | {type: 'stop'} | {type: 'retry', id: string}
- *   | {type: 'regenerate', id: string} | {type: 'new_chat'} | {type: 'hello'}} KernelMessage
+ *   | {type: 'regenerate', id: string} | {type: 'new_chat'} | {type: 'hello'}
+ *   | {type: 'edit', id: string, text: string}
+ *   | {type: 'feedback', id: string, value: Feedback | null, note?: string}
+ *   | {type: 'export', format: 'markdown' | 'json', request: string}
+ *   | {type: 'submit_form', id: string, block: number, values: Record<string, string | boolean>}} KernelMessage
  */
 
 // ---------------------------------------------------------------- seams inside the panel
@@ -186,5 +225,10 @@ export {};
  * @property {(text: string) => boolean} send ask a new prompt (a choice button)
  * @property {(id: string) => void} retry ask a failed reply again
  * @property {(id: string) => void} regenerate ask the latest reply again
+ * @property {(id: string, block: number, values: Record<string, string | boolean>) => boolean} submit
+ *   send a form's values (block `block` of reply `id`)
+ * @property {(id: string, text: string) => void} edit put the latest prompt back in the box to edit it
+ * @property {(id: string, value: Feedback | null, note?: string) => boolean} feedback Helpful / Not helpful on answer `id`
+ * @property {(id: string, index: number) => void} showVersion show version `index` of turn `id` (this view only)
  * @property {(text: string) => void} announce say something to screen readers ("Code copied")
  */

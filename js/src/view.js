@@ -1,16 +1,22 @@
-// The chat panel, put together: the header (header.js), the transcript
-// (transcript.js), the alerts and the composer (composer.js), wired to the model and
-// to the kernel connection. Data flows one way: a trait, a streamed delta or the
+// The chat panel, put together: the header (header.js, with Export and Expand), the
+// transcript (transcript.js), the starter prompts (suggestions.js), the alerts, the
+// composer (composer.js) and the resize handle (size.js), wired to the model and to the
+// kernel connection. Data flows one way: a trait, a streamed delta or the
 // connection changes -> one update per frame reads them (`readPanel`, `panelItems`)
 // -> each part's `update` draws it. What the person does reaches the kernel through
 // `kernelActions`, which holds it back while a reply is in flight or the kernel is gone.
 import { h, raf, str, arr, setText, show, setAttr, listen } from './dom.js';
 import { beginSlice, drawSoon, cancelDraw } from './frame.js';
 import { lookupState, createState } from './state.js';
-import { OFFLINE_TEXT } from './connection.js';
+import { OFFLINE_TEXT, probe } from './connection.js';
 import { buildHeader, newChatTool } from './header.js';
 import { buildTranscript, panelItems } from './transcript.js';
 import { buildComposer } from './composer.js';
+import { showProblems } from './forms.js';
+import { versionPicker } from './versions.js';
+import { buildSuggestions } from './suggestions.js';
+import { exportTool } from './export.js';
+import { buildSize } from './size.js';
 
 /** @import { Model, PanelState, MessageContext, KernelMessage, AssistantEntry } from './types.js' */
 /** @import { PanelModelState } from './state.js' */
@@ -22,7 +28,7 @@ export { DEMO_NOTE } from './header.js';
 
 const BUSY = ['connecting', 'streaming'];
 /** The traits the panel draws: a change to any of them schedules an update. */
-const DRAWN = ['agent_label', 'is_demo', 'status', 'error', 'transcript', 'pending'];
+const DRAWN = ['agent_label', 'is_demo', 'status', 'error', 'transcript', 'pending', 'height', 'suggestions'];
 let panels = 0;
 
 /** Build the panel into `el`; returns a cleanup function. @param {Model} model @param {HTMLElement} el */
@@ -31,10 +37,12 @@ export function mountView(model, el) {
   let state = lookupState(model);
   const ownState = !state && (state = createState(model));
   const panel = buildPanel(model, state, el);
-  el.append(panel.root);
+  el.append(panel.frame);
   const unfollow = followModel(model, state, el, panel.update);
   state.conn.hello(); // a live kernel answers; until it does the panel is usable, not "live"
+  const unprobe = probe(state.conn, el, () => !panel.busy());
   return () => {
+    unprobe();
     unfollow();
     panel.dispose();
     if (ownState) ownState.dispose();
@@ -56,23 +64,40 @@ function buildPanel(model, state, host) {
     () => transcript.follow(),
     () => composer.focus(),
   );
-  const header = buildHeader([newChatTool(act.newChat)]);
+  const versions = versionPicker(() => update());
+  act.message.showVersion = versions.pick;
+  act.message.edit = (id, text) => composer.edit(id, text);
+  const exporter = exportTool(model, act.exportAs, alerts.announce);
+  const root = h('div', { class: 'cw-root' });
   const transcript = buildTranscript(host, act.message, { toComposer: () => composer.takeFocus() });
+  const size = buildSize(root, () => /** @type {HTMLElement} */ (root.querySelector('.cw-log')));
+  const header = buildHeader([newChatTool(act.newChat), exporter, size.tool]);
   const composer = buildComposer(
-    { send: act.message.send, sent: () => transcript.follow(), stop: act.stop, leave: () => transcript.focus() },
+    {
+      send: act.message.send,
+      edit: act.edit,
+      sent: () => transcript.follow(),
+      stop: act.stop,
+      leave: () => transcript.focus(),
+    },
     alerts.offlineId,
   );
-  const root = h('div', { class: 'cw-root' }, header.el, header.note, transcript.el, ...alerts.els, composer.el);
+  const suggestions = buildSuggestions(act.message.send);
+  root.prepend(header.el, header.note, transcript.el, suggestions.el, ...alerts.els, composer.banner, composer.el);
 
   const update = () => {
     panel = readPanel(model, state.conn);
     header.update(panel);
     composer.update(panel);
+    size.setHeight(model.get('height'));
     root.classList.toggle('cw-busy', panel.busy);
     root.classList.toggle('cw-offline', panel.offline);
     alerts.setOffline(panel.offline);
     alerts.setError(errorToShow(model, panel));
-    const { items, latest } = panelItems(model.get('transcript'), model.get('pending'), state.buffers);
+    const pending = model.get('pending');
+    const entries = versions.entries(model.get('transcript'), panel.busy);
+    suggestions.update(model.get('suggestions'), entries, !!(pending && pending.user));
+    const { items, latest } = panelItems(entries, pending, state.buffers);
     setAttr(root, 'data-empty', items.length ? null : 'true');
     transcript.show(items, latest);
   };
@@ -80,7 +105,7 @@ function buildPanel(model, state, host) {
     header.dispose();
     transcript.dispose();
   };
-  return { root, update, dispose };
+  return { frame: size.frame, update, dispose, busy: () => panel.busy };
 }
 
 /** What the panel shows, from the traits and the connection. @param {Model} model @param {Connection} conn @returns {PanelState} */
@@ -120,12 +145,14 @@ function kernelActions(conn, now, alerts, follow, focusBox) {
   const toKernel = (msg) => {
     const panel = now();
     if (panel.busy) return false;
-    if (panel.offline) {
-      conn.hello();
-      alerts.repeatOffline();
-      return false;
-    }
+    if (panel.offline) return offline();
     return conn.send(msg);
+  };
+  /** The kernel is gone: say so again, ask whether it is back; nothing went out. */
+  const offline = () => {
+    conn.hello();
+    alerts.repeatOffline();
+    return false;
   };
   /** @type {MessageContext} */
   const message = {
@@ -143,6 +170,17 @@ function kernelActions(conn, now, alerts, follow, focusBox) {
       if (toKernel({ type: 'regenerate', id })) follow();
       focusBox();
     },
+    feedback(id, value, note) {
+      return now().offline ? offline() : conn.send({ type: 'feedback', id, value, note }); // also while a reply streams
+    },
+    edit() {}, // set by the panel: the composer takes the prompt
+    showVersion() {}, // set by the panel: its own version picker
+    submit(id, block, values) {
+      if (!toKernel({ type: 'submit_form', id, block, values })) return false;
+      follow();
+      focusBox();
+      return true;
+    },
     announce: alerts.announce,
   };
   const newChat = () => {
@@ -152,7 +190,15 @@ function kernelActions(conn, now, alerts, follow, focusBox) {
   const stop = () => {
     conn.send({ type: 'stop' }); // not held back: Stop is for a reply in flight
   };
-  return { message, newChat, stop };
+  /** @param {string} id @param {string} text */
+  const edit = (id, text) => {
+    if (!toKernel({ type: 'edit', id, text })) return false;
+    follow();
+    return true;
+  };
+  /** Export's request: answered while a reply streams too (the finished messages). @param {'markdown' | 'json'} format @param {string} request */
+  const exportAs = (format, request) => (now().offline ? offline() : conn.send({ type: 'export', format, request }));
+  return { message, newChat, stop, edit, exportAs };
 }
 
 /**
@@ -206,7 +252,10 @@ function buildAlerts(uid) {
  */
 function followModel(model, state, host, update) {
   const schedule = () => drawSoon(update);
-  const unlisten = listen(model, Object.fromEntries(DRAWN.map((k) => ['change:' + k, schedule])));
+  const unlisten = listen(model, {
+    ...Object.fromEntries(DRAWN.map((k) => ['change:' + k, schedule])),
+    'msg:custom': (/** @type {unknown} */ msg) => showProblems(host, msg), // what the kernel found wrong with a form
+  });
   state.subs.add(schedule);
   state.conn.subs.add(schedule);
   const unwatch = state.conn.watch(host);

@@ -25,6 +25,8 @@ export class FakeModel {
     this.attrs = { ...structuredClone(DEFAULTS), ...own, ...attrs }; // own objects, as after JSON sync
     this.handlers = new Map();
     this.sent = []; // what the panel sent the kernel, but its `hello`s (counted in `hellos`)
+    this.dirty = new Set(); // keys the front end set (through a proxy), as a host tracks them
+    this.saved = [];
     this.hellos = 0;
   }
   get(k) {
@@ -42,6 +44,11 @@ export class FakeModel {
     const list = this.handlers.get(name) || [];
     const i = list.indexOf(cb);
     if (i >= 0) list.splice(i, 1);
+  }
+  /** What the front end wrote back to the kernel: the keys it `set` since the last save, each save. */
+  save_changes() {
+    this.saved.push([...this.dirty].sort());
+    this.dirty.clear();
   }
   send(msg) {
     if (this.offline) throw new Error('Cannot send'); // what JupyterLab does once the kernel is gone
@@ -63,8 +70,12 @@ export class FakeModel {
 export function proxy(model) {
   return {
     get: model.get.bind(model),
-    set: model.set.bind(model),
+    set: (k, v) => {
+      model.dirty.add(k);
+      model.set(k, v);
+    },
     send: model.send.bind(model),
+    save_changes: model.save_changes.bind(model),
     on: (n, cb) => model.on(n, cb),
     off: (n, cb) => model.off(n, cb),
   };

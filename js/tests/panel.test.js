@@ -239,8 +239,10 @@ describe('keyboard', () => {
     const tabbable = [...el.querySelectorAll('a[href], button, textarea, [tabindex]')].filter(
       (n) => n.tabIndex >= 0 && !n.disabled && !n.closest('[hidden]'),
     );
-    expect(tabbable.map((n) => n.getAttribute('aria-label') || n.textContent)).toEqual(['New chat', 'Conversation', 'Message', 'Send']);
-    expect(tabbable[1]).toBe(log);
+    expect(tabbable.map((n) => n.getAttribute('aria-label') || n.textContent)).toEqual([
+      'New chat', 'Export', 'Expand', 'Conversation', 'Message', 'Send', 'Resize the conversation',
+    ]); // prettier-ignore
+    expect(tabbable[3]).toBe(log);
     expect(log.querySelectorAll('a[href], button').length).toBeGreaterThan(8); // all reachable by arrows instead
   });
 

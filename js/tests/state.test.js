@@ -126,6 +126,14 @@ describe('model-level state', () => {
     expect(mergeTail([{ id: 'a' }], { entries: [{ id: 'a' }, null, 3] })).toBe(null);
   });
 
+  it('mergeTail puts a changed entry in its place (a form sent) and leaves equal ones alone', () => {
+    const t = [{ id: 'a', text: 'x' }, { id: 'b', v: 1 }];
+    const out = mergeTail(t, { entries: [{ id: 'b', v: 2 }, { id: 'c' }] });
+    expect(out).toEqual([{ id: 'a', text: 'x' }, { id: 'b', v: 2 }, { id: 'c' }]);
+    expect(out[0]).toBe(t[0]); // unchanged entries stay the same objects: their views are not redrawn
+    expect(mergeTail(out, { entries: [{ id: 'b', v: 2 }] })).toBe(null);
+  });
+
   it('notifies subscribers and removes its listeners on dispose', () => {
     const m = new FakeModel();
     const s = modelState(m);
