@@ -54,8 +54,10 @@ bundle-check:
 	npm test --silent
 	git diff --exit-code -- convowidget/static || { echo "convowidget/static differs from what js/ builds: run 'npm run build' and commit"; exit 1; }
 
-## The fuzz tests with 10,000 examples each instead of CI's 200 (the README quotes its figure).
+## The fuzz tests with 10,000 examples each instead of CI's 200 (the README quotes its figure),
+## and the panel's markdown path (vitest) with 1,000 deep-nested replies instead of npm test's 15.
 fuzz: $(DEV_STAMP)
 	CONVOWIDGET_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -q tests/test_reply_fuzz.py tests/test_fuzz.py \
 	  tests/test_cassette_redaction.py::test_a_secret_cut_in_two_or_three_anywhere_in_any_form_never_reaches_the_cassette \
 	  tests/test_markdown_export.py::test_no_arrangement_of_link_syntax_leaves_a_script_link_in_either_parser
+	CONVOWIDGET_FUZZ_EXAMPLES=1000 npx vitest run --environment jsdom js/tests/fuzz.test.js

@@ -98,6 +98,8 @@ window.__scroll = async (step) => {
   let gap = 0;
   const tick = async () => { const t = await frame(); gap = Math.max(gap, t - prev); prev = t; };
   const start = performance.now();
+  // The reader's wheel, as a browser reports it: the log stops following the newest text.
+  log.dispatchEvent(new WheelEvent('wheel', { deltaY: -step, bubbles: true }));
   while (log.scrollTop > 0) { log.scrollTop = Math.max(0, log.scrollTop - step); await tick(); }
   for (;;) {
     const max = log.scrollHeight - log.clientHeight;

@@ -213,3 +213,68 @@ def save_notebook(page, path: Path, timeout: float = 30.0) -> dict:
         except json.JSONDecodeError:
             assert time.monotonic() < deadline, f"{path.name} was not whole JSON within {timeout:g} s"
             time.sleep(0.1)
+
+
+@contextmanager
+def marimo_server(app: Path) -> Iterator[str]:
+    """``marimo run`` on the app file ``app`` on a free loopback port; yields its URL.
+
+    marimo's own config and state stay in the app's folder (its HOME).
+    """
+    port, token = free_port(), secrets.token_hex(8)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVOCORE_")}
+    env["HOME"] = str(app.parent)
+    command = [sys.executable, "-m", "marimo", "run", str(app), "--headless", "--host", "127.0.0.1",
+               "--port", str(port), "--token-password", token]  # fmt: skip
+    log_path = app.parent / "marimo.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=app.parent)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, log_path.read_text()
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                        break
+                except OSError:
+                    assert time.monotonic() < deadline, "marimo did not start"
+                    time.sleep(0.3)
+            yield f"http://127.0.0.1:{port}/?access_token={token}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@contextmanager
+def main_thread_tasks(page) -> Iterator[list[tuple[float, float]]]:
+    """Chromium's trace of the page's main thread while the block runs: on exit the list
+    holds, for each task, its wall time and its thread (CPU) time in ms.
+
+    The PerformanceObserver's long tasks are wall time, which on a busy machine includes
+    time the renderer waited for a CPU; the thread time is the work itself.
+    """
+    cdp = page.context.new_cdp_session(page)
+    events: list[dict] = []
+    done: list[bool] = []
+    cdp.on("Tracing.dataCollected", lambda params: events.extend(params["value"]))
+    cdp.on("Tracing.tracingComplete", lambda params: done.append(True))
+    categories = "devtools.timeline,disabled-by-default-devtools.timeline"
+    cdp.send("Tracing.start", {"categories": categories, "transferMode": "ReportEvents"})
+    tasks: list[tuple[float, float]] = []
+    try:
+        yield tasks
+    finally:
+        cdp.send("Tracing.end")
+        while not done:
+            page.wait_for_timeout(50)
+        cdp.detach()
+    frames = [e["tid"] for e in events if e.get("name") == "FireAnimationFrame"]
+    main = max(set(frames), key=frames.count) if frames else None
+    tasks += [
+        (e["dur"] / 1000, e.get("tdur", e["dur"]) / 1000)
+        for e in events
+        if e.get("name") == "RunTask" and e.get("ph") == "X" and e.get("tid") == main
+    ]

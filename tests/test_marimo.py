@@ -7,15 +7,8 @@ second cell reads the panel's value and runs again after each reply.
 
 from __future__ import annotations
 
-import os
-import secrets
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
-from browser_harness import ARTIFACTS, chromium, free_port
+from browser_harness import ARTIFACTS, chromium, marimo_server
 
 pytestmark = pytest.mark.browser
 
@@ -51,32 +44,8 @@ if __name__ == "__main__":
 def marimo_app(tmp_path):
     path = tmp_path / "chat_app.py"
     path.write_text(APP)
-    port, token = free_port(), secrets.token_hex(8)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVOCORE_")}
-    env["HOME"] = str(tmp_path)  # marimo's own config and state stay in the test's folder
-    command = [sys.executable, "-m", "marimo", "run", str(path), "--headless", "--host", "127.0.0.1",
-               "--port", str(port), "--token-password", token]  # fmt: skip
-    log = open(tmp_path / "marimo.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
-    url = f"http://127.0.0.1:{port}/?access_token={token}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (tmp_path / "marimo.log").read_text()
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "marimo did not start"
-                time.sleep(0.3)
+    with marimo_server(path) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def test_typing_a_prompt_in_marimo_streams_the_reply(marimo_app):

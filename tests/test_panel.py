@@ -337,7 +337,8 @@ def test_new_chat_regenerate_copy_code_and_jump_to_latest(page, lab):
     streaming.filter(has_text="Line 1:").wait_for()
     width = streaming.locator(".cw-bubble").bounding_box()["width"]
     streaming.filter(has_text="Line 25:").wait_for()
-    log.evaluate("el => { el.scrollTop = 0; }")
+    log.hover()  # the reader turns the wheel up (a scroll nobody asked for would be undone)
+    page.mouse.wheel(0, -log.evaluate("el => el.scrollHeight"))
     jump = panel.get_by_role("button", name="Jump to latest")
     jump.wait_for()
     streaming.filter(has_text="Line 40:").wait_for()
@@ -586,7 +587,9 @@ def test_every_text_meets_wcag_aa_and_sources_are_a_list(page, lab):
     panel.locator(".cw-panel-alert", has_text="an example of a panel-level error").wait_for()
     panel.get_by_role("button", name="Edit").click()  # the latest prompt back in the box, with a note
     everything.get_by_role("button", name="Helpful", exact=True).click()  # the note box, its placeholder showing
-    page.get_by_role("log").first.evaluate("el => { el.scrollTop = el.scrollHeight / 2; }")
+    log = page.get_by_role("log").first  # the reader scrolls up (only the reader unpins the log)
+    log.hover()
+    page.mouse.wheel(0, -log.evaluate("el => el.scrollHeight / 2"))
     panel.get_by_role("button", name="Jump to latest").wait_for()
     panel.get_by_role("button", name="Export").focus()
     page.keyboard.press("ArrowDown")  # Export's menu, open

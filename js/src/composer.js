@@ -119,7 +119,7 @@ export function buildComposer(on, describedBy) {
       // Not connected: the controls read as disabled, and the box keeps what is typed in it.
       for (const c of [input, sendBtn]) setAttr(c, 'aria-disabled', offline ? 'true' : null);
       setAttr(input, 'aria-describedby', offline ? describedBy : null);
-      input.placeholder = offline ? PLACEHOLDER_OFFLINE : PLACEHOLDER;
+      setAttr(input, 'placeholder', offline ? PLACEHOLDER_OFFLINE : PLACEHOLDER); // unchanged: no layout
     },
   };
 }

@@ -143,15 +143,157 @@ export function sanitize(html) {
   return /** @type {DocumentFragment} */ (/** @type {unknown} */ (DOMPurify.sanitize(html)));
 }
 
+// Limits that keep a hostile reply from overflowing the stack or freezing the page:
+// marked nests a call per quote or list level (5,000 levels overflow; indented lists
+// cost more than the square of their depth), and its time and the DOM's grow with
+// a block's size. Beyond them the text is shown as text.
+export const MAX_DEPTH = 16; // quotes and list items nested in one another
+export const MAX_INDENT = 40; // columns of indentation kept at a line's start
+export const MAX_COLUMNS = 64; // table columns
+export const MAX_EMPHASIS = 64; // emphasis runs that may open a span, per paragraph
+export const MAX_MARKS = 2000; // `*`, `_`, `~` and `[` in one block, outside code
+export const MAX_SOURCE = 100_000; // characters of one block rendered as markdown
+const PLAIN_PIECE = 8000; // characters per paragraph of text shown plain
+
+const ORDERED = /\d{1,9}[.)](?=[ \t]|$)/y;
+
+/**
+ * One line with its container prefix bounded: the quote or list marker past
+ * MAX_DEPTH is escaped (it and what follows are text), indentation past
+ * MAX_INDENT columns is dropped. Only the prefix is read. @param {string} line
+ */
+function boundLine(line) {
+  let out = '';
+  let from = 0; // line[from..i] not yet copied to `out`
+  let col = 0;
+  let depth = 0;
+  for (let i = 0; i < line.length; ) {
+    const c = line[i];
+    if (c === ' ' || c === '\t') {
+      col += c === ' ' ? 1 : 4 - (col % 4);
+      if (col > MAX_INDENT) {
+        out += line.slice(from, i);
+        from = i + 1; // dropped
+      }
+      i++;
+      continue;
+    }
+    let m = 0;
+    if (c === '>') m = 1;
+    else if (c === '-' || c === '+' || c === '*') m = /[ \t]/.test(line[i + 1] ?? ' ') ? 1 : 0;
+    else if (c >= '0' && c <= '9') {
+      ORDERED.lastIndex = i;
+      m = ORDERED.test(line) ? ORDERED.lastIndex - i : 0;
+    }
+    if (!m) break;
+    if (++depth > MAX_DEPTH) return out + line.slice(from, i + m - 1) + '\\' + line.slice(i + m - 1);
+    i += m;
+    col += m;
+  }
+  return from ? out + line.slice(from) : line;
+}
+
+/** A table's delimiter row with more than MAX_COLUMNS cells. @param {string} line */
+const wideDelimiter = (line) =>
+  line.length > MAX_COLUMNS * 2 && /^[ \t|:-]+$/.test(line) && line.split('|').length > MAX_COLUMNS + 2;
+
+// A run of emphasis or strikethrough characters that may open a span (nested spans
+// cost marked time that grows with the square of their depth, and its stack).
+const OPENER = /(^|[\s([{>])([*_~]+)(?=[^\s*_~])/g;
+const FENCE_LINE = /^[ \t>]*(?:```|~~~)/;
+
+/**
+ * `src` with its nesting bounded before the parser sees it: quotes and lists at most
+ * MAX_DEPTH deep (deeper markers shown as text), at most MAX_EMPHASIS emphasis runs
+ * that may open a span per paragraph (later ones escaped), and tables wider than
+ * MAX_COLUMNS shown as text (their delimiter row escaped). @param {string} src
+ */
+export function boundMarkdown(src) {
+  if (!/[>\-+*_~\d\t|]|  /.test(src)) return src;
+  let fenced = false;
+  let openers = 0;
+  /** @param {string} line */
+  const bound = (line) => {
+    if (FENCE_LINE.test(line)) fenced = !fenced;
+    if (fenced) return boundLine(line);
+    if (!line.trim()) openers = 0;
+    if (wideDelimiter(line)) return '\\' + line;
+    const out = boundLine(line);
+    return /[*_~]/.test(out)
+      ? out.replace(OPENER, (m, pre, run) => (++openers > MAX_EMPHASIS ? pre + run.replace(/./g, '\\$&') : m))
+      : out;
+  };
+  return src.split('\n').map(bound).join('\n');
+}
+
+/**
+ * True when `src` has more than MAX_MARKS emphasis and link characters outside code
+ * fences: marked's time grows with them (5,000 nested `_` take it about a second).
+ * @param {string} src
+ */
+function tooMarked(src) {
+  let n = 0;
+  let fenced = false;
+  for (const line of src.split('\n')) {
+    if (FENCE_LINE.test(line)) fenced = !fenced;
+    else if (!fenced) for (const c of line) if ((c === '*' || c === '_' || c === '~' || c === '[') && ++n > MAX_MARKS) return true;
+  }
+  return false;
+}
+
+/**
+ * `text` as plain text, in paragraphs of at most PLAIN_PIECE characters (cut at a line
+ * break when there is one), after a note that says why.
+ * @param {string} text @param {string} why
+ */
+function plainText(text, why) {
+  const frag = document.createDocumentFragment();
+  frag.append(h('p', { class: 'cw-plain-note', text: `Shown as plain text: ${why}.` }));
+  for (let at = 0; at < text.length; ) {
+    let end = Math.min(text.length, at + PLAIN_PIECE);
+    const nl = end < text.length ? text.lastIndexOf('\n', end) : -1;
+    if (nl > at) end = nl;
+    else if (/[\uD800-\uDBFF]/.test(text[end - 1] ?? '')) end--; // keep a surrogate pair whole
+    frag.append(h('p', { class: 'cw-plain', text: text.slice(at, end) }));
+    at = end === nl ? end + 1 : end;
+  }
+  return frag;
+}
+
+/** One markdown source as sanitized DOM, or as plain text when it is too big or too odd to format. @param {string} s */
+function renderOne(s) {
+  if (s.length > MAX_SOURCE) return plainText(s, `this part of the reply is too long to format (${s.length.toLocaleString('en')} characters)`);
+  if (tooMarked(s)) return plainText(s, `this part of the reply has too much markup to format (over ${MAX_MARKS.toLocaleString('en')} of *, _, ~ and [)`);
+  try {
+    return sanitize(md.parser(md.lexer(boundMarkdown(s))));
+  } catch {
+    return plainText(s, 'this part of the reply could not be formatted');
+  }
+}
+
 /**
  * Render markdown to a sanitized DocumentFragment. Given an array, each
  * source is lexed on its own (as separate documents) but parsed and sanitized
  * in one go, so rendering blocks together or one by one gives the same DOM.
+ * A source too big (MAX_SOURCE) or too deep to format is shown as text.
  * @param {unknown} src markdown, or an array of markdown sources
  */
 export function renderMarkdown(src) {
-  const list = Array.isArray(src) ? src : [src];
-  const frag = sanitize(md.parser(list.flatMap((s) => md.lexer(String(s ?? '')))));
+  const list = (Array.isArray(src) ? src : [src]).map((s) => String(s ?? ''));
+  const each = () => {
+    const frag = document.createDocumentFragment();
+    for (const s of list) frag.append(renderOne(s));
+    return frag;
+  };
+  let frag;
+  if (list.some((s) => s.length > MAX_SOURCE || tooMarked(s))) frag = each();
+  else {
+    try {
+      frag = sanitize(md.parser(list.flatMap((s) => md.lexer(boundMarkdown(s)))));
+    } catch {
+      frag = each(); // one of them cannot be formatted: the others still are
+    }
+  }
   for (const code of frag.querySelectorAll('pre > code')) {
     if (!code.firstElementChild) fillCode(code, code.textContent);
   }

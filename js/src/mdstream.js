@@ -3,37 +3,37 @@
 // The text is split (see split.js) into a committed part, rendered once in
 // pieces and appended, and an open tail re-rendered on each update. Work is
 // time-sliced: committing stops when the current slice budget is spent and
-// resumes on the next animation frame, so a 100k-character message never
-// blocks the main thread for long.
-import { renderMarkdown, fillCode, codeLang } from './markdown.js';
+// resumes in a later frame with the other panels (frame.js), so a 100k-character
+// message never blocks the main thread for long.
+import { renderMarkdown, fillCode, codeLang, MAX_SOURCE } from './markdown.js';
 import { createScanner, scan, closesFence } from './split.js';
-import { raf, caf, now, h } from './dom.js';
+import { raf, h } from './dom.js';
+import { sliceSpent, charge, drawSoon, cancelDraw } from './frame.js';
 import { enhance, codeBlock } from './enhance.js';
+import { morph } from './morph.js';
 
 /** @import { Scanner } from './split.js' */
 
 /** @param {string | string[]} src */
-const render = (src) => enhance(renderMarkdown(src));
+const render = (src) => {
+  charge(Array.isArray(src) ? src.reduce((n, s) => n + s.length, 0) : src.length);
+  return enhance(renderMarkdown(src));
+};
+
+// Text in which markdown sees no markup: letters, digits, spaces and prose punctuation
+// on one line, and no `www.` (an autolink). A paragraph of it renders as <p>text</p>.
+const PLAIN = /^[\p{L}\p{N}\p{M} ,.;:?!'"()-]*$/u;
+/** @param {string} s */
+const plain = (s) => PLAIN.test(s) && !/www\./i.test(s);
 
 const PIECE = 3000; // max characters rendered in one go (when points allow)
 const PAGE = 8000; // committed blocks are grouped into pages of about this size
-const BUDGET = 8; // ms of rendering per slice, shared by all streams
-
-let sliceStart = 0;
-/** Start a new time slice (call at the beginning of each task/frame). */
-export function beginSlice() {
-  sliceStart = now();
-}
-/** True when the current slice's budget is used up (the caller should yield). */
-export const sliceSpent = () => now() - sliceStart > BUDGET;
-const spent = sliceSpent;
 
 export class MdStream {
-  /** @param {HTMLElement} el container; @param {() => void} [onRender] */
-  constructor(el, onRender) {
+  /** @param {HTMLElement} el container */
+  constructor(el) {
     this.el = el;
-    this.onRender = onRender;
-    this.frame = 0;
+    this.resume = () => this.pump();
     // Set by reset():
     /** @type {Scanner} */
     this.sc;
@@ -55,8 +55,7 @@ export class MdStream {
   }
 
   reset() {
-    if (this.frame) caf(this.frame);
-    this.frame = 0;
+    cancelDraw(this.resume);
     this.sc = createScanner();
     this.text = '';
     this.scanned = '';
@@ -65,6 +64,8 @@ export class MdStream {
     this.tail = null; // tail source currently shown
     this.tailNodes = [];
     this.code = null; // fast-path <code> of an open top-level fence
+    /** @type {Text | null} the text of a tail that is one paragraph of plain words */
+    this.words = null;
     this.table = null; // last committed element, when it is a <table>
     this.page = null; // current page (div.cw-page) receiving committed blocks
     this.pageLen = 0;
@@ -88,17 +89,13 @@ export class MdStream {
   }
 
   pump() {
-    if (this.frame) caf(this.frame);
-    this.frame = 0;
+    cancelDraw(this.resume);
     const pts = this.sc.points;
     const heads = this.sc.heads;
     let did = false;
     while (this.pi < pts.length) {
-      if (did && spent()) {
-        this.frame = raf(() => {
-          beginSlice();
-          this.pump();
-        });
+      if (did && sliceSpent()) {
+        drawSoon(this.resume);
         break;
       }
       this.clearTail();
@@ -140,7 +137,6 @@ export class MdStream {
       did = true;
     }
     if (!this.busy) this.renderTail();
-    if (did || !this.busy) this.onRender?.();
   }
 
   /**
@@ -170,6 +166,7 @@ export class MdStream {
     this.tailNodes = [];
     this.tail = null;
     this.code = null;
+    this.words = null;
   }
 
   renderTail() {
@@ -195,23 +192,36 @@ export class MdStream {
       this.tail = tail;
       return;
     }
-    this.clearTail();
     const head = this.sc.heads.get(this.done);
     // The tail goes into the last page, next to the blocks it continues.
     const parent = this.page || this.el;
     if (head && this.table) {
+      this.clearTail();
       this.tailNodes = this.addRows(head, tail, parent);
       this.tail = tail;
       return;
     }
+    // A paragraph of plain words grows by appending the new ones to its text: rendering
+    // it again would cost the whole paragraph on every update.
+    const old = this.tail;
+    if (this.words && old != null && tail.length <= MAX_SOURCE && tail.startsWith(old) && plain(old.slice(-3) + tail.slice(old.length))) {
+      charge(tail.length); // the browser lays the whole paragraph out again
+      this.words.appendData(tail.slice(old.length));
+      this.tail = tail;
+      return;
+    }
     const frag = render(tail);
-    this.tailNodes = [...frag.childNodes];
-    parent.append(frag);
+    // The tail drawn last time is updated in place (morph.js) unless it was a code
+    // fence's fast path or table rows moved into their table.
+    if (this.code || !this.tailNodes.every((n) => n.parentNode === parent)) this.clearTail();
+    this.tailNodes = morph(parent, this.tailNodes, frag);
     this.tail = tail;
+    const [p] = this.tailNodes;
+    const words = p && p.nodeName === 'P' && this.tailNodes.length <= 2 ? p.lastChild : null;
+    this.words = words && words.nodeType === 3 && /^\p{L}/u.test(tail) && plain(tail) ? /** @type {Text} */ (words) : null;
   }
 
   destroy() {
-    if (this.frame) caf(this.frame);
-    this.frame = 0;
+    cancelDraw(this.resume);
   }
 }

@@ -194,7 +194,7 @@ export class AssistantMsg extends MessageView {
     );
     this.steps = h('div', { class: 'cw-steps', hidden: true });
     this.mdEl = h('div', { class: 'cw-md' });
-    this.md = new MdStream(this.mdEl, ctx.onRender);
+    this.md = new MdStream(this.mdEl);
     this.blocksEl = h('div', { class: 'cw-blocks', hidden: true });
     this.blocks = new BlocksView(this.blocksEl, {
       send: ctx.send,

@@ -4,17 +4,17 @@
 // time slices; it follows the newest text unless the reader scrolled up, when
 // "Jump to latest" shows.
 import { h, iconButton, show, arr, obj } from './dom.js';
-import { beginSlice, sliceSpent } from './mdstream.js';
+import { beginSlice, sliceSpent } from './frame.js';
 import { UserMsg, AssistantMsg, copyWithFeedback } from './messages.js';
 import { codeText } from './enhance.js';
 import { navigate } from './keyboard.js';
+import { followBottom } from './follow.js';
 
 /** @import { MessageContext, TranscriptEntry, UserEntry, AssistantEntry, Pending } from './types.js' */
 /** @import { StreamBuffer } from './state.js' */
 /** @typedef {UserMsg | AssistantMsg} AnyMessage a message's view */
 /** One message to show: its id, its entry, and whether it is still streaming. @typedef {[id: string, entry: TranscriptEntry, live: boolean]} Item */
 
-const STICK_PX = 40; // this close to the bottom, the log follows new text
 const MIN_NEW = 4; // messages made per render slice before its time budget counts
 const ICON_DOWN = 'M12 5v14M5.5 12.5 12 19l6.5-6.5';
 
@@ -88,8 +88,15 @@ function putInOrder(log, items, views) {
   }
 }
 
-/** Remove a message's view. @param {Map<string, AnyMessage>} views @param {string} id @param {AnyMessage} v */
-function dropView(views, id, v) {
+/**
+ * What the list tells the log about its views: a view was made or dropped (its size is
+ * watched), something was drawn.
+ * @typedef {{made: (el: Element) => void, dropped: (el: Element) => void, drew: () => void}} ListHooks
+ */
+
+/** Remove a message's view. @param {Map<string, AnyMessage>} views @param {string} id @param {AnyMessage} v @param {ListHooks} on */
+function dropView(views, id, v, on) {
+  on.dropped(v.el);
   v.destroy();
   v.el.remove();
   views.delete(id);
@@ -98,19 +105,21 @@ function dropView(views, id, v) {
 /**
  * The view of one message, made if needed (a new view when the role changed) and
  * brought up to date.
- * @param {Map<string, AnyMessage>} views @param {MessageContext} ctx @param {Item} item @param {string | null} latestId
+ * @param {Map<string, AnyMessage>} views @param {MessageContext} ctx @param {ListHooks} on
+ * @param {Item} item @param {string | null} latestId
  */
-function drawItem(views, ctx, [id, m, live], latestId) {
+function drawItem(views, ctx, on, [id, m, live], latestId) {
   const role = m.role === 'user' ? 'user' : 'assistant';
   let v = views.get(id);
   if (v && v.role !== role) {
-    dropView(views, id, v);
+    dropView(views, id, v, on);
     v = undefined;
   }
   if (!v) {
     v = role === 'user' ? new UserMsg(id, ctx) : new AssistantMsg(id, ctx);
     v.latest = id === latestId;
     views.set(id, v);
+    on.made(v.el);
   }
   // Entries of an unchanged transcript are the same objects: nothing to do.
   if (v.m !== m || v.live !== live) {
@@ -123,9 +132,9 @@ function drawItem(views, ctx, [id, m, live], latestId) {
 /**
  * The message views of a log, kept by id: `show(items, latest)` makes or updates the
  * view of each item (newest first, the rest in later tasks) and drops those of ids gone.
- * @param {HTMLElement} log @param {MessageContext} ctx
+ * @param {HTMLElement} log @param {MessageContext} ctx @param {ListHooks} on
  */
-function messageList(log, ctx) {
+function messageList(log, ctx, on) {
   /** @type {Map<string, AnyMessage>} */
   const views = new Map();
   /** @type {Item[]} */
@@ -135,8 +144,9 @@ function messageList(log, ctx) {
   /** @type {ReturnType<typeof setTimeout> | 0} */
   let fill = 0; // timer of the next backfill slice
   const render = () => {
-    const waiting = drawNewestFirst(items, views, (item) => drawItem(views, ctx, item, latestId));
+    const waiting = drawNewestFirst(items, views, (item) => drawItem(views, ctx, on, item, latestId));
     putInOrder(log, items, views);
+    on.drew();
     return waiting;
   };
   /** One more slice of the messages still waiting (a task of its own, not a frame). */
@@ -144,7 +154,6 @@ function messageList(log, ctx) {
     fill = 0;
     beginSlice();
     if (render()) fill = setTimeout(backfill, 0);
-    ctx.onRender?.();
   };
   return {
     /** @param {Item[]} list @param {string | null} latest */
@@ -160,7 +169,7 @@ function messageList(log, ctx) {
       items = list;
       if (render() && !fill) fill = setTimeout(backfill, 0);
       const seen = new Set(list.map(([id]) => id));
-      for (const [id, v] of views) if (!seen.has(id)) dropView(views, id, v);
+      for (const [id, v] of views) if (!seen.has(id)) dropView(views, id, v, on);
     },
     destroy() {
       clearTimeout(fill);
@@ -201,58 +210,43 @@ const copyCode = (log, ctx) => (/** @type {MouseEvent} */ e) => {
 
 /**
  * The transcript: the log and Jump to latest. It follows the newest text unless the
- * reader scrolled more than STICK_PX up; then Jump to latest shows.
+ * reader scrolled up (follow.js); then Jump to latest shows.
  * @param {HTMLElement} host the view's element (its root node knows the focus)
- * @param {MessageContext} ctx what messages may do (`onRender` is the transcript's own)
+ * @param {MessageContext} ctx what messages may do
  * @param {{toComposer: () => boolean}} on
  */
 export function buildTranscript(host, ctx, on) {
   const log = h('div', { class: 'cw-log', role: 'log', 'aria-label': 'Conversation', tabindex: '0' });
   const jump = iconButton({ class: 'cw-jump', hidden: true }, ICON_DOWN, 'Jump to latest');
-  let stick = true;
-  const scrollDown = () => {
-    if (!stick) return;
-    const top = log.scrollHeight - log.clientHeight;
-    if (top > log.scrollTop) log.scrollTop = top;
-  };
   const updateJump = () => {
     // (the panel may sit in a shadow root, as in marimo: ask its own root what has the focus)
     const root = /** @type {Document | ShadowRoot} */ (host.getRootNode());
-    if (stick && jump.contains(root.activeElement)) log.focus({ preventScroll: true });
-    show(jump, !stick);
+    if (bottom.following && jump.contains(root.activeElement)) log.focus({ preventScroll: true });
+    show(jump, !bottom.following);
   };
-  log.addEventListener('scroll', () => {
-    stick = log.scrollHeight - log.scrollTop - log.clientHeight <= STICK_PX;
-    updateJump();
-  });
-  log.addEventListener('load', scrollDown, true); // images changing the height
+  const bottom = followBottom(log, updateJump);
   log.addEventListener('keydown', logKeys(log, on.toComposer));
   log.addEventListener('click', copyCode(log, ctx));
-  jump.addEventListener('click', () => {
-    stick = true;
-    log.scrollTop = log.scrollHeight;
-    updateJump();
-  });
-  const list = messageList(log, { ...ctx, onRender: scrollDown });
+  jump.addEventListener('click', bottom.follow);
+  const list = messageList(log, ctx, { made: bottom.watch, dropped: bottom.unwatch, drew: bottom.drew });
   return {
     el: h('div', { class: 'cw-log-wrap' }, log, jump),
     /** Move the focus to the log (Escape in the message box). */
     focus: () => log.focus({ preventScroll: true }),
     /** Follow the newest text again (the person asked something). */
-    follow() {
-      stick = true;
-    },
-    scrollDown,
+    follow: bottom.follow,
     /**
-     * Show these messages (`latest`: the last reply's id), then follow the newest text
-     * and show or hide Jump to latest. Last in a frame's update: the panel's height is final.
+     * Show these messages (`latest`: the last reply's id). Only writes to the page:
+     * following the newest text happens once the browser has laid them out (follow.js).
      * @param {Item[]} items @param {string | null} latest
      */
     show(items, latest) {
       list.show(items, latest);
-      scrollDown();
       updateJump();
     },
-    dispose: list.destroy,
+    dispose() {
+      bottom.dispose();
+      list.destroy();
+    },
   };
 }

@@ -233,5 +233,4 @@ export {};
  * @property {(id: string) => boolean} saveTest Save as test: the conversation up to answer `id`, appended to the suite file
  * @property {(id: string, index: number) => void} showVersion show version `index` of turn `id` (this view only)
  * @property {(text: string) => void} announce say something to screen readers ("Code copied")
- * @property {() => void} [onRender] the message's height may have changed
  */

@@ -5,8 +5,8 @@
 // connection changes -> one update per frame reads them (`readPanel`, `panelItems`)
 // -> each part's `update` draws it. What the person does reaches the kernel through
 // `kernelActions`, which holds it back while a reply is in flight or the kernel is gone.
-import { h, raf, caf, str, arr, setText, show, setAttr, listen } from './dom.js';
-import { beginSlice } from './mdstream.js';
+import { h, raf, str, arr, setText, show, setAttr, listen } from './dom.js';
+import { beginSlice, drawSoon, cancelDraw } from './frame.js';
 import { lookupState, createState } from './state.js';
 import { OFFLINE_TEXT, probe } from './connection.js';
 import { buildHeader, newChatTool } from './header.js';
@@ -77,7 +77,7 @@ function buildPanel(model, state, host) {
     {
       send: act.message.send,
       edit: act.edit,
-      sent: () => transcript.scrollDown(),
+      sent: () => transcript.follow(),
       stop: act.stop,
       leave: () => transcript.focus(),
     },
@@ -87,7 +87,6 @@ function buildPanel(model, state, host) {
   root.prepend(header.el, header.note, transcript.el, suggestions.el, ...alerts.els, composer.banner, composer.el);
 
   const update = () => {
-    beginSlice();
     panel = readPanel(model, state.conn);
     header.update(panel);
     composer.update(panel);
@@ -250,19 +249,13 @@ function buildAlerts(uid) {
 }
 
 /**
- * Draw the panel now and once per frame after any change it shows: a trait, a streamed
- * delta (state.js) or the connection. Returns the function that stops following.
+ * Draw the panel now and, after any change it shows (a trait, a streamed delta (state.js)
+ * or the connection), in a coming frame with the other panels (frame.js). Returns the
+ * function that stops following.
  * @param {Model} model @param {PanelModelState} state @param {HTMLElement} host @param {() => void} update
  */
 function followModel(model, state, host, update) {
-  let frame = 0;
-  const draw = () => {
-    frame = 0;
-    update();
-  };
-  const schedule = () => {
-    if (!frame) frame = raf(draw);
-  };
+  const schedule = () => drawSoon(update);
   const unlisten = listen(model, {
     ...Object.fromEntries(DRAWN.map((k) => ['change:' + k, schedule])),
     'msg:custom': (/** @type {unknown} */ msg) => {
@@ -273,13 +266,13 @@ function followModel(model, state, host, update) {
   state.subs.add(schedule);
   state.conn.subs.add(schedule);
   const unwatch = state.conn.watch(host);
-  draw();
+  beginSlice();
+  update();
   return () => {
     unlisten();
     state.subs.delete(schedule);
     state.conn.subs.delete(schedule);
     unwatch();
-    if (frame) caf(frame);
-    frame = 0;
+    cancelDraw(update);
   };
 }

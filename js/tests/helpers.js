@@ -3,6 +3,8 @@
 // and control over frames and time slices.
 import { vi } from 'vitest';
 import widget from '../src/widget.js';
+import { beginSlice } from '../src/frame.js';
+import { MdStream } from '../src/mdstream.js';
 
 export const DEFAULTS = {
   agent_label: 'Local demo agent (embedded server)',
@@ -88,8 +90,53 @@ export async function frames(n = 2) {
   for (let i = 0; i < n; i++) await nextFrame();
 }
 
-/** The clock stands still: no render slice ever runs out of time. */
-export const noTimeSlicing = () => vi.spyOn(performance, 'now').mockReturnValue(0);
+/** Render now what an MdStream still holds back for later frames (a slice renders 30,000 characters). */
+export function settle(md) {
+  while (md.busy) {
+    beginSlice();
+    md.pump();
+  }
+}
+
+/**
+ * `text` streamed into one MdStream in deltas of `steps` characters (a frame's slice
+ * each) and set whole into another, both settled: [streamed, whole] containers.
+ * @param {string} text @param {number[]} steps
+ */
+export function streamedAndWhole(text, steps) {
+  const streamed = box();
+  const md = new MdStream(streamed);
+  let at = 0;
+  for (const step of steps) {
+    at = Math.min(text.length, at + step);
+    beginSlice();
+    md.set(text.slice(0, at));
+  }
+  md.set(text);
+  settle(md);
+  const whole = box();
+  const once = new MdStream(whole);
+  once.set(text);
+  settle(once);
+  return [streamed, whole];
+}
+
+/** How many `sel` elements the deepest one in `el` is inside of (itself included). */
+export function depth(el, sel) {
+  let most = 0;
+  for (const n of el.querySelectorAll(sel)) {
+    let d = 0;
+    for (let p = n; p && p !== el; p = p.parentElement) if (p.matches(sel)) d++;
+    most = Math.max(most, d);
+  }
+  return most;
+}
+
+/** The clock stands still: no render slice ever runs out of time (a fresh slice starts). */
+export function noTimeSlicing() {
+  vi.spyOn(performance, 'now').mockReturnValue(0);
+  beginSlice();
+}
 
 /** Every reading of the clock is `step` ms later: render slices run out of time at once. */
 export function clockTicks(step) {
@@ -109,6 +156,7 @@ export function tearDown() {
   cleanups.splice(0).forEach((f) => f());
   document.body.replaceChildren();
   vi.restoreAllMocks();
+  vi.unstubAllGlobals();
 }
 
 /**
@@ -144,26 +192,66 @@ export const visibleAlerts = (el) =>
   [...el.querySelectorAll('[role="alert"]')].filter((a) => !a.hidden).map((a) => a.textContent);
 
 /**
- * Give a panel's log the layout jsdom lacks: 1000 px of messages in a 400 px box.
- * `scroll.top` is where it is scrolled to (600 at the bottom); `scroll.to(y)` is the
- * reader scrolling there (a scroll event follows, as in a browser).
+ * Give a panel's log the layout jsdom lacks: `scroll.height` (1000) px of messages in a
+ * 400 px box. `scroll.top` is where it is scrolled to (600 at the bottom);
+ * `scroll.to(y)` is the reader turning the mouse wheel to get there, `scroll.moved(y)`
+ * the position changing by itself (a layout change); a scroll event follows either,
+ * as in a browser.
  */
 export function fakeScroll(log) {
   const scroll = {
     top: 0,
+    height: 1000,
     to(y) {
+      log.dispatchEvent(new WheelEvent('wheel', { deltaY: y - scroll.top, bubbles: true }));
+      scroll.moved(y);
+    },
+    moved(y) {
       scroll.top = y;
       log.dispatchEvent(new Event('scroll'));
     },
   };
-  Object.defineProperty(log, 'scrollHeight', { get: () => 1000, configurable: true });
+  Object.defineProperty(log, 'scrollHeight', { get: () => scroll.height, configurable: true });
   Object.defineProperty(log, 'clientHeight', { get: () => 400, configurable: true });
   Object.defineProperty(log, 'scrollTop', {
     get: () => scroll.top,
-    set: (v) => (scroll.top = Math.min(v, 600)),
+    set: (v) => (scroll.top = Math.max(0, Math.min(v, scroll.height - 400))),
     configurable: true,
   });
   return scroll;
+}
+
+/**
+ * A ResizeObserver jsdom lacks, driven by the test: `resized(el)` is the browser
+ * telling every observer of `el` that its size changed (after its layout, before paint).
+ */
+export function fakeResizeObserver() {
+  const observers = new Set();
+  vi.stubGlobal(
+    'ResizeObserver',
+    class {
+      constructor(cb) {
+        this.cb = cb;
+        this.targets = new Set();
+        observers.add(this);
+      }
+      observe(el) {
+        this.targets.add(el);
+      }
+      unobserve(el) {
+        this.targets.delete(el);
+      }
+      disconnect() {
+        this.targets.clear();
+      }
+    },
+  );
+  return {
+    resized(el) {
+      for (const o of observers) if (o.targets.has(el)) o.cb([{ target: el }], o);
+    },
+    watched: (el) => [...observers].some((o) => o.targets.has(el)),
+  };
 }
 
 /** A div holding `nodes` (a rendered fragment, a stream's container...). */

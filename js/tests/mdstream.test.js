@@ -1,5 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
-import { MdStream, beginSlice } from '../src/mdstream.js';
+import { MdStream } from '../src/mdstream.js';
+import { beginSlice } from '../src/frame.js';
 import { frames, box, noTimeSlicing, clockTicks, tearDown } from './helpers.js';
 
 afterEach(tearDown);
@@ -54,6 +55,7 @@ describe('incremental markdown rendering', () => {
     const [streamed, m2] = make();
     let first = null;
     for (let i = 1; i <= text.length; i += 7) {
+      beginSlice(); // a delta a frame
       m2.set(text.slice(0, i));
       if (!first && streamed.querySelectorAll('tbody > tr').length > 2) first = streamed.querySelector('tbody > tr');
     }
@@ -191,5 +193,49 @@ describe('incremental markdown rendering', () => {
       expect(el.querySelector('pre > code').className, info).toBe(open);
       expect(el.querySelector('img, [onerror]')).toBeNull();
     }
+  });
+});
+
+describe('the open tail, updated in place', () => {
+  /** Stream `text` in `step`-character deltas, a frame's slice each; returns the container. */
+  const streamed = (text, step, seen = () => {}) => {
+    const [el, md] = make();
+    for (let i = step; i < text.length + step; i += step) {
+      beginSlice();
+      md.set(text.slice(0, i));
+      seen(el);
+    }
+    return el;
+  };
+  const oneShot = (text) => {
+    const [el, md] = make();
+    md.set(text);
+    return el;
+  };
+
+  it('a long paragraph of plain words keeps its element and text, and grows by the new words', () => {
+    noTimeSlicing();
+    const text = 'Once upon a time, the panel said: "words (and more words)!" Again? Yes; and again. '.repeat(400);
+    const nodes = new Set();
+    const el = streamed(text, 37, (box) => {
+      const p = box.querySelector('p');
+      if (p) nodes.add(p).add(p.lastChild);
+    });
+    expect(el.innerHTML).toBe(oneShot(text).innerHTML);
+    expect(nodes.size).toBe(2); // one <p> and one text, from the first words to the last
+  });
+
+  it('markup arriving in a plain paragraph renders it again, as a one-shot render would', () => {
+    noTimeSlicing();
+    for (const twist of ['then *emphasis* ends', 'a link www.example.com here', 'mail me@example.com', 'a `code` span', 'a new\nline', 'trailing  \nbreak', 'escaped \\* star', 'x &amp; y', '<b>tag</b>']) {
+      const text = 'plain words and more plain words '.repeat(20) + twist + ' and plain words again';
+      expect(streamed(text, 3).innerHTML, twist).toBe(oneShot(text).innerHTML);
+    }
+  });
+
+  it('a tail that changes shape is updated in place where it can be: same DOM as a fresh render', () => {
+    noTimeSlicing();
+    const text = 'Intro\n\n- one\n- two **bold**\n\n> quote with `code` and [a link](https://example.com)\n> more\n\n| a | b |\n|---|---|\n| 1 | 2 |\n';
+    expect(streamed(text, 1).innerHTML).toBe(oneShot(text).innerHTML);
   });
 });

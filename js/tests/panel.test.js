@@ -173,6 +173,8 @@ describe('controls', () => {
     const { model, el } = mount({ transcript: [user('u1', 'Hi'), reply('a1', 'Hello')] });
     const log = q(el, '[role="log"]');
     const scroll = fakeScroll(log);
+    await frames(); // the log starts at its newest text
+    expect(scroll.top).toBe(600);
     scroll.to(100); // the reader scrolls up
     const jump = byText(el, 'Jump to latest');
     expect(jump.hidden).toBe(false);
